@@ -1,0 +1,163 @@
+"""pytest plugin of the trusted side: fixtures for hidden tests, and a record of every outcome.
+
+Loaded with `-p autograder.pytest_plugin` by `autograder.grading` (mode `grade`) and by
+`adl test` (mode `local`, where the assignment's conftest provides an in-process
+`submission`). Configuration comes from the environment:
+
+    ADL_MODE        grade | local | collect
+    ADL_ASSIGNMENT  the assignment folder (solutions/<slug> when grading)
+    ADL_SUBMISSION  the staged submission folder (grade mode)
+    ADL_RECORD      a JSON-lines file: one line per finished test, so that a run cut short
+                    still leaves the results of the tests that finished
+    ADL_SEED        the grading run's seed
+
+This process never imports the submission: in grade mode it is reached only through the
+worker (`autograder.remote`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from autograder import checks, manifest as manifest_mod, remote
+
+_state: dict = {}
+
+
+def _mode() -> str:
+    return os.environ.get("ADL_MODE", "local")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _mode() != "grade":
+        return
+    man = manifest_mod.load(os.environ["ADL_ASSIGNMENT"])
+    worker = remote.Worker(Path(os.environ["ADL_SUBMISSION"]), man.module, list(man.forbidden), man.limits)
+    worker.start()  # the worker imports torch and the module while pytest collects
+    _state.update(manifest=man, worker=worker)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    worker = _state.pop("worker", None)
+    if worker is not None:
+        _record({"event": "worker", "restarts": worker.restarts, "mode": worker.mode,
+                 "stderr_tail": worker.stderr_tail() if worker.proc else ""})
+        worker.stop()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if _mode() == "collect":
+        for item in session.items:
+            _record({"event": "collected", **_identity(item)})
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="session")
+def submission():
+    """The student's code, in a sandboxed worker (grade mode)."""
+    if _mode() != "grade":
+        pytest.fail("the grader's `submission` fixture is only available when grading")
+    return remote.RemoteSubmission(_state["worker"])
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """The reference solution, imported here on the trusted side."""
+    folder = Path(os.environ["ADL_ASSIGNMENT"])
+    module = manifest_mod.load(folder).module
+    spec = importlib.util.spec_from_file_location(f"{module}_reference", folder / f"{module}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def seed(request) -> int:
+    """A per-test seed derived from the grading run's seed and the test's id."""
+    base = int(os.environ.get("ADL_SEED", "0"))
+    return (base * 1_000_003 + zlib.crc32(request.node.nodeid.encode())) % 2**31
+
+
+@pytest.fixture(autouse=True)
+def _deadline():
+    """Every test gets the manifest's time limit for its calls into the worker."""
+    worker = _state.get("worker")
+    if worker is None:
+        yield
+        return
+    worker.deadline = time.monotonic() + _state["manifest"].test_timeout_s
+    yield
+    worker.deadline = None
+
+
+# ---------------------------------------------------------------------------- recording
+
+def _identity(item: pytest.Item) -> dict:
+    path = Path(str(item.path))
+    callspec = getattr(item, "callspec", None)
+    return {
+        "nodeid": item.nodeid,
+        "function": getattr(item, "originalname", item.name),
+        "params": callspec.id if callspec else "",
+        "kind": "hidden" if "hidden" in path.parent.name else "public",
+        "doc": _first_line(getattr(item, "obj", None)),
+    }
+
+
+def _first_line(obj) -> str:
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    results = item.stash.setdefault(_RESULT, {"duration": 0.0})
+    results["duration"] += report.duration
+    if report.failed and "outcome" not in results:
+        results.update(outcome="failed", phase=report.when, message=_message(item, call))
+    elif report.skipped and "outcome" not in results:
+        results.update(outcome="skipped", message=_skip_reason(report))
+    if report.when == "teardown":
+        results.setdefault("outcome", "passed")
+        results.setdefault("message", "")
+        _record({"event": "test", **_identity(item), **results})
+
+
+_RESULT = pytest.StashKey[dict]()
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return "skipped"
+
+
+def _message(item: pytest.Item, call: pytest.CallInfo) -> str:
+    """What the student sees about a failure. Hidden tests never show expected values."""
+    exc = call.excinfo.value if call.excinfo else None
+    if isinstance(exc, (remote.WorkerError, checks.PropertyFailure)):
+        return str(exc)
+    if _identity(item)["kind"] == "public":
+        return call.excinfo.exconly()[:3000] if call.excinfo else "failed"
+    doc = _first_line(getattr(item, "obj", None)) or "a hidden property"
+    return f"failed: {doc} ({type(exc).__name__} while checking your result)"
+
+
+def _record(entry: dict) -> None:
+    path = os.environ.get("ADL_RECORD")
+    if not path:
+        return
+    with open(path, "a") as f:
+        f.write(json.dumps(entry) + "\n")
+        f.flush()

@@ -1,0 +1,237 @@
+"""The untrusted side: a process that imports the student's module and answers calls.
+
+Started by `autograder.remote.Worker` as `python -I -m autograder.worker`. Requests arrive
+on stdin, answers leave on file descriptor 3; the student's own prints go to stderr, which
+the grader captures (capped) for feedback, so nothing the student prints can pose as an
+answer. Values the protocol cannot carry stay here, and the grader gets a handle to them.
+
+This process decides nothing: whatever it answers, the trusted side checks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from autograder import protocol, sandbox
+
+_HERE = str(Path(__file__).resolve().parent)
+MAX_TEXT = 4000
+
+
+class ForbiddenCallError(RuntimeError):
+    """Raised when student code calls a library function the assignment forbids."""
+
+
+def _forbid(dotted: str) -> None:
+    """Replace `dotted` (e.g. torch.nn.functional.scaled_dot_product_attention) by a trap."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            parent = importlib.import_module(".".join(parts[:cut]))
+            break
+        except ImportError:
+            continue
+    else:
+        return
+    for attr in parts[cut:-1]:
+        parent = getattr(parent, attr, None)
+        if parent is None:
+            return
+    original = getattr(parent, parts[-1], None)
+    if original is None:
+        return
+    message = f"{dotted} is forbidden in this assignment: write it yourself"
+    if isinstance(original, type):
+        def __init__(self, *args, **kwargs):
+            raise ForbiddenCallError(message)
+        trap = type(original.__name__, (original,), {"__init__": __init__, "__module__": original.__module__})
+    else:
+        def trap(*args, **kwargs):
+            raise ForbiddenCallError(message)
+        trap.__name__ = getattr(original, "__name__", parts[-1])
+    targets = [parent]
+    home = sys.modules.get(getattr(original, "__module__", "") or "")
+    if home is not None and getattr(home, parts[-1], None) is original:
+        targets.append(home)
+    for target in targets:
+        setattr(target, parts[-1], trap)
+
+
+class Server:
+    def __init__(self, requests, answers):
+        self.requests = requests
+        self.answers = answers
+        self.module = None
+        self.objects: dict[int, Any] = {}
+        self.ids: dict[int, int] = {}  # id(obj) -> handle, so one object keeps one handle
+
+    def to_handle(self, obj: Any) -> int:
+        if isinstance(obj, _Held):
+            obj = obj.value
+        key = id(obj)
+        if key not in self.ids:
+            handle = len(self.objects) + 1
+            self.objects[handle] = obj
+            self.ids[key] = handle
+        return self.ids[key]
+
+    def from_handle(self, handle: int) -> Any:
+        if handle not in self.objects:
+            raise protocol.ProtocolError(f"unknown handle {handle}")
+        return self.objects[handle]
+
+    def read_exact(self, n: int) -> bytes:
+        data = self.requests.read(n)
+        if data is None or len(data) < n:
+            raise EOFError
+        return data
+
+    def reply(self, header: dict, value: Any = None) -> None:
+        try:
+            head, buffers = protocol.pack(header, value, to_handle=self.to_handle)
+        except protocol.ProtocolError as exc:
+            head, buffers = {"ok": False, "error": _error("protocol", exc), "nbuf": 0}, []
+        protocol.write_message(self.answers, head, buffers)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                header, buffers = protocol.read_message(self.read_exact)
+            except EOFError:
+                return
+            op = header.get("op")
+            try:
+                if op == "ping":
+                    self.reply({"ok": True}, {"pid": os.getpid()})
+                elif op == "load":
+                    self.reply({"ok": True}, self.load(header["dir"], header["module"], header.get("forbidden", [])))
+                elif op == "call":
+                    result = self.call(header, buffers)
+                    self.reply({"ok": True}, _Held(result) if header.get("hold") else result)
+                elif op == "hold":
+                    self.reply({"ok": True}, _Held(self.arguments(header, buffers)))
+                elif op == "fetch":
+                    self.reply({"ok": True}, self.from_handle(header["handle"]))
+                elif op == "getattr":
+                    self.reply({"ok": True}, getattr(self.from_handle(header["handle"]), header["name"]))
+                elif op == "exit":
+                    return
+                else:
+                    self.reply({"ok": False, "error": _error("protocol", ValueError(f"unknown op {op!r}"))})
+            except protocol.ProtocolError as exc:
+                self.reply({"ok": False, "error": _error("protocol", exc)})
+            except BaseException as exc:  # student code may raise anything, SystemExit included
+                self.reply({"ok": False, "error": _error(_kind(exc), exc)})
+
+    def load(self, directory: str, module: str, forbidden: list[str]) -> dict:
+        for name in forbidden:
+            _forbid(name)
+        path = Path(directory) / f"{module}.py"
+        if not path.is_file():
+            raise FileNotFoundError(f"the submission has no {module}.py")
+        sys.path.insert(0, directory)
+        spec = importlib.util.spec_from_file_location(module, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[module] = mod
+        spec.loader.exec_module(mod)
+        self.module = mod
+        return {"names": sorted(n for n in vars(mod) if not n.startswith("_"))}
+
+    def arguments(self, header: dict, buffers: list[bytes]) -> list:
+        """The [args, kwargs] of a request: sent with it, or held earlier (`spread`)."""
+        if header.get("spread") is not None:
+            payload = self.from_handle(header["spread"])
+        else:
+            payload = protocol.decode(header.get("payload"), buffers, self.from_handle)
+        if type(payload) is not list or len(payload) != 2 or type(payload[0]) is not list or type(payload[1]) is not dict:
+            raise protocol.ProtocolError("malformed call")
+        return payload
+
+    def call(self, header: dict, buffers: list[bytes]) -> Any:
+        args, kwargs = self.arguments(header, buffers)
+        if header.get("handle") is not None:
+            fn = self.from_handle(header["handle"])
+        else:
+            name = header["target"]
+            if self.module is None or not hasattr(self.module, name):
+                raise MissingName(f"the submission has no `{name}`; keep the names from the stubs")
+            fn = getattr(self.module, name)
+        if header.get("method"):
+            fn = getattr(fn, header["method"])
+        return fn(*args, **kwargs)
+
+
+class MissingName(AttributeError):
+    pass
+
+
+class _Held:
+    """Wraps a value that must stay in the worker and be answered with a handle."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def _kind(exc: BaseException) -> str:
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, ForbiddenCallError):
+            return "forbidden"
+        seen = seen.__cause__ or seen.__context__
+    return "missing" if isinstance(exc, MissingName) else "student"
+
+
+def _error(kind: str, exc: BaseException) -> dict:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_HERE)]
+    tb = "".join(traceback.format_list(frames[-8:]))
+    return {
+        "kind": kind,
+        "type": type(exc).__name__,
+        "message": str(exc)[:MAX_TEXT],
+        "traceback": tb[-MAX_TEXT:],
+    }
+
+
+def main() -> None:
+    sandbox.apply_limits(json.loads(sys.argv[2]))
+    # Keep private copies of the two protocol pipes, then point fd 0 at /dev/null and fd 1
+    # at stderr: print() and os.write(1, ...) in student code land in the captured log.
+    requests = os.fdopen(os.dup(0), "rb", buffering=0)
+    answer_fd = int(sys.argv[1])
+    answers = os.fdopen(os.dup(answer_fd), "wb")
+    os.close(answer_fd)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    Server(_Exact(requests), answers).serve()
+
+
+class _Exact:
+    """Reads exactly n bytes from an unbuffered pipe."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def read(self, n: int) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            chunk = self.raw.read(n - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+
+if __name__ == "__main__":
+    main()
