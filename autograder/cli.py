@@ -123,7 +123,8 @@ def cmd_test(args, root: Path) -> int:
         record = Path(tmp) / "record.jsonl"
         env = {**os.environ, "ADL_MODE": "local", "ADL_SUBMISSION": str(code_dir), "ADL_RECORD": str(record)}
         argv = [sys.executable, "-m", "pytest", "-p", "autograder.pytest_plugin", "-p", "no:cacheprovider",
-                "--rootdir", str(folder), "-q", "--tb=short", str(folder / "tests"), *args.pytest_args]
+                "--rootdir", str(folder), "-q", "--tb=short", str(folder / "tests"),
+                *(["-k", args.keyword] if args.keyword else [])]
         subprocess.run(argv, cwd=folder, env=env, check=False)
         entries = [e for e in grading.read_record(record) if e.get("event") == "test"]
     passed = sum(1 for e in entries if e["outcome"] == "passed")
@@ -240,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("test", help="run the public tests on your working copy")
     p.add_argument("slug")
     p.add_argument("--path", help="folder with your module (default: the assignment folder)")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
+    p.add_argument("-k", dest="keyword", help="only the tests matching this pytest -k expression")
 
     p = sub.add_parser("grade", help="grade one submission (folder, .zip or module) with the hidden tests")
     p.add_argument("slug")
@@ -267,8 +268,6 @@ COMMANDS = {"list": cmd_list, "release": cmd_release, "test": cmd_test, "grade":
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
-        args.pytest_args = args.pytest_args[1:]
     root = Path(args.root).resolve() if args.root else find_root()
     try:
         return COMMANDS[args.command](args, root)

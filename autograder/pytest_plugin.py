@@ -4,7 +4,8 @@ Loaded with `-p autograder.pytest_plugin` by `autograder.grading` (mode `grade`)
 `adl test` (mode `local`, where the assignment's conftest provides an in-process
 `submission`). Configuration comes from the environment:
 
-    ADL_MODE        grade | local | collect
+    ADL_MODE        grade | inprocess | local | collect   (inprocess: the hidden tests with the
+                    submission imported into this process; for benchmarks and debugging only)
     ADL_ASSIGNMENT  the assignment folder (solutions/<slug> when grading)
     ADL_SUBMISSION  the staged submission folder (grade mode)
     ADL_RECORD      a JSON-lines file: one line per finished test, so that a run cut short
@@ -63,6 +64,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def submission():
     """The student's code, in a sandboxed worker (grade mode)."""
+    if _mode() == "inprocess":
+        from autograder.local import LocalSubmission
+
+        module = manifest_mod.load(os.environ["ADL_ASSIGNMENT"]).module
+        return LocalSubmission(Path(os.environ["ADL_SUBMISSION"]), module)
     if _mode() != "grade":
         pytest.fail("the grader's `submission` fixture is only available when grading")
     return remote.RemoteSubmission(_state["worker"])

@@ -74,6 +74,8 @@ class Worker:
         self.load_error: WorkerError | None = None
         self.restarts = 0
         self.mode = sandbox.mode()
+        self.cgroup: sandbox.Cgroup | None = None
+        self.memory_exceeded = False
         self._loaded = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -83,7 +85,13 @@ class Worker:
         self.scratch = tempfile.TemporaryDirectory(prefix="adl-worker-")
         read_fd, write_fd = os.pipe()
         self.stderr_path = Path(self.scratch.name) / "stderr.log"
-        argv, env = sandbox.worker_command(self.directory, write_fd, Path(self.scratch.name), self.limits)
+        if self.mode == "bwrap" and self.directory.stat().st_mode & 0o005 != 0o005:
+            self.directory.chmod(0o755)  # the worker runs as nobody
+        argv, env, inside = sandbox.worker_command(self.directory, write_fd, Path(self.scratch.name),
+                                                   self.limits, self.mode)
+        self.cgroup = sandbox.Cgroup(self.limits) if self.mode == "bwrap" else None
+        if self.cgroup is not None:
+            argv = self.cgroup.wrap(argv)
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
@@ -93,9 +101,11 @@ class Worker:
         self.answers = read_fd
         self.generation += 1
         self._loaded = False
-        self._send({"op": "load", "dir": str(self.directory), "module": self.module, "forbidden": self.forbidden, "nbuf": 0}, [])
+        self._python_pid = None
+        self._send({"op": "load", "dir": inside, "module": self.module, "forbidden": self.forbidden, "nbuf": 0}, [])
 
     def stop(self) -> None:
+        """Kill the worker and everything it started."""
         if self.proc is None:
             return
         try:
@@ -103,6 +113,10 @@ class Worker:
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait()
+        if self.cgroup is not None:
+            self.cgroup.kill()
+            self.memory_exceeded = self.memory_exceeded or self.cgroup.oom_killed()
+            self.cgroup.remove()
         os.close(self.answers)
         self.proc = None
         self.scratch.cleanup()
@@ -125,7 +139,12 @@ class Worker:
 
     @property
     def pid(self) -> int | None:
-        return None if self.proc is None else sandbox.python_pid(self.proc.pid)
+        """The worker's Python process, as seen from here (for memory measurement)."""
+        if self.proc is None:
+            return None
+        if self._python_pid is None:
+            self._python_pid = sandbox.python_pid(self.proc.pid)
+        return self._python_pid
 
     # ------------------------------------------------------------------ messages
 
@@ -163,7 +182,10 @@ class Worker:
             tail = self.stderr_tail()
             self.stop()
             how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-            raise WorkerCrashed(f"the worker process ended ({how}) during {during}" + (f"; its last output:\n{tail}" if tail else "")) from None
+            if self.memory_exceeded:
+                how += f", over its memory limit of {self.limits.memory_mb} MB"
+            raise WorkerCrashed(f"the worker process ended ({how}) during {during}"
+                                + (f"; its last output:\n{tail}" if tail else "")) from None
         except protocol.ProtocolError as exc:
             self.stop()
             raise BadResult(f"{during} sent a malformed answer ({exc}); the worker was restarted") from None

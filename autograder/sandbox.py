@@ -1,57 +1,146 @@
 """How a worker process is started, and how much it is confined.
 
-v1 runs the worker as a separate process with its own session, a scrubbed environment,
-a private scratch folder as its working directory, isolated-mode Python (`-I`: no
-user site, no PYTHONPATH, no script folder on sys.path) and resource limits it applies to
-itself before any student code runs (rlimits cannot be raised again once lowered). The
-mount-namespace sandbox (bubblewrap, unprivileged uid, cgroups) is the hardening step.
+Two modes, chosen automatically (or forced with ADL_SANDBOX=process|bwrap) and reported with
+every grade:
+
+* `bwrap` — bubblewrap builds an allow-list mount view: the interpreter, the virtual
+  environment and the `autograder` package read-only, the submission read-only at
+  `/submission`, a private size-limited `/tmp`, fresh `/proc` and `/dev`; new PID, network,
+  IPC and UTS namespaces (no network at all). As root the worker then drops to the
+  unprivileged uid `nobody` with no capabilities and `no_new_privs` (a user namespace alone
+  would map back to root). Where the machine offers cgroups (v1 here; v2 on systemd hosts)
+  the whole worker tree gets a memory cap and a process cap, which per-process rlimits cannot
+  give; killing the worker kills its PID namespace, so nothing it started survives.
+* `process` — where bubblewrap is missing (a laptop, macOS): a separate process with a
+  scrubbed environment, a private scratch folder and rlimits. Student code still cannot touch
+  the verdict, but it sees the file system and the network with the grader's uid.
+
+In both modes the worker applies rlimits (address space, CPU time, open files, file size,
+no core dumps) to itself before any student code runs; they cannot be raised again.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
+import subprocess
 import sys
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import autograder
+
+NOBODY = 65534
+SANDBOX_SUBMISSION = "/submission"
+PACKAGE_DIR = Path(autograder.__file__).resolve().parent
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-worker resource limits (the manifest may override them)."""
+    """Per-worker resource limits (the manifest's [limits] may override them)."""
 
-    memory_mb: int = 8192  # address space; torch reserves a lot of virtual memory
-    cpu_s: int = 900  # total CPU seconds of one worker
+    memory_mb: int = 6144  # whole worker tree (cgroup) and address space per process (rlimit)
+    cpu_s: int = 900  # CPU seconds of one worker process
     open_files: int = 256
     file_size_mb: int = 64  # largest file the worker may write, its captured output included
-
-
-def mode() -> str:
-    """Name of the isolation in force, reported with every grade."""
-    return "process"
+    processes: int = 256  # tasks (threads count) in the worker's cgroup
+    tmp_mb: int = 256  # size of the private /tmp (bwrap mode)
 
 
 MODE_NOTE = {
-    "process": "separate process with resource limits; no filesystem or network isolation (bubblewrap not in use)",
+    "bwrap": "bubblewrap: read-only allow-list file system, no network, own PID namespace, uid nobody",
+    "process": "WEAKER MODE, bubblewrap not available: a separate process with resource limits, "
+               "but no file-system or network isolation",
 }
 
 
-def worker_command(submission: Path, answer_fd: int, scratch: Path, limits: Limits) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment that start a worker answering on `answer_fd`."""
-    argv = [sys.executable, "-I", "-m", "autograder.worker", str(answer_fd), json.dumps(asdict(limits))]
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(scratch),
-        "TMPDIR": str(scratch),
-        "LANG": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "MPLBACKEND": "Agg",
-    }
+@functools.cache
+def _bwrap_works() -> bool:
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return False
+    try:
+        probe = subprocess.run([exe, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "true"],
+                               capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def mode() -> str:
+    """The isolation in force: `bwrap` or `process`."""
+    forced = os.environ.get("ADL_SANDBOX")
+    if forced in ("bwrap", "process"):
+        if forced == "bwrap" and not _bwrap_works():
+            raise RuntimeError("ADL_SANDBOX=bwrap, but bubblewrap is missing or cannot start here")
+        return forced
+    return "bwrap" if _bwrap_works() else "process"
+
+
+def describe(name: str) -> str:
+    return f"{name}: {MODE_NOTE[name]}"
+
+
+def worker_env(scratch: str) -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         if name in os.environ:
             env[name] = os.environ[name]
-    return argv, env
+    return env
+
+
+def worker_command(submission: Path, answer_fd: int, scratch: Path, limits: Limits,
+                   name: str = "process") -> tuple[list[str], dict[str, str], str]:
+    """argv, environment and in-worker submission path for a worker answering on `answer_fd`."""
+    python = [sys.executable, "-I", "-m", "autograder.worker", str(answer_fd), json.dumps(asdict(limits))]
+    if name == "process":
+        return python, worker_env(str(scratch)), str(submission)
+    env = worker_env("/tmp")
+    argv = [shutil.which("bwrap"), "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
+            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
+            "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp"]
+    for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64"):
+        host = Path("/") / top
+        if host.is_symlink():
+            argv += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            argv += ["--ro-bind", str(host), str(host)]
+    for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
+        if os.path.exists(etc):
+            argv += ["--ro-bind", etc, etc]
+    made: set[str] = {"/", "/usr", "/bin", "/lib", "/lib64", "/sbin", "/tmp", "/proc", "/dev"}
+    for path in _python_paths():
+        for parent in reversed(Path(path).parents):
+            if str(parent) not in made:
+                argv += ["--perms", "0755", "--dir", str(parent)]  # not the host's 0700 /root
+                made.add(str(parent))
+        argv += ["--ro-bind", path, path]
+        made.add(path)
+    argv += ["--ro-bind", str(submission), SANDBOX_SUBMISSION, "--chdir", "/tmp", "--clearenv"]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    argv.append("--")
+    if os.geteuid() == 0:
+        argv += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    return argv + python, {"PATH": "/usr/bin:/bin"}, SANDBOX_SUBMISSION
+
+
+def _python_paths() -> list[str]:
+    """What the worker's interpreter needs to see: its installation, the virtual environment,
+    and the autograder package (not the repository around it: no solutions, no hidden tests)."""
+    paths = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), str(PACKAGE_DIR)}
+    exe_dir = os.path.dirname(os.path.realpath(sys.executable))
+    if not any(exe_dir.startswith(p + "/") for p in paths):
+        paths.add(exe_dir)
+    # drop paths inside other listed paths, and system paths already bound
+    keep = sorted(p for p in paths if not p.startswith("/usr/"))
+    return [p for p in keep if not any(p != q and p.startswith(q + "/") for q in keep)]
 
 
 def apply_limits(limits: dict) -> None:
@@ -71,6 +160,124 @@ def apply_limits(limits: dict) -> None:
         resource.setrlimit(what, (cap, cap))
 
 
+def descendants(pid: int) -> list[int]:
+    """All processes below `pid` (Linux /proc), breadth first."""
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop(0)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found.append(child)
+            frontier.append(child)
+    return found
+
+
 def python_pid(launcher_pid: int) -> int:
-    """The pid of the worker's Python process (the launcher itself in process mode)."""
+    """The pid (in our namespace) of the worker's Python process below its launcher."""
+    for pid in [launcher_pid, *descendants(launcher_pid)]:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"autograder.worker" in cmdline and b"bwrap" not in cmdline.split(b"\0")[0]:
+            return pid
     return launcher_pid
+
+
+# ------------------------------------------------------------------------------ cgroups
+
+class Cgroup:
+    """A memory and process cap for one worker tree, in cgroup v1 or v2; a no-op where neither
+    is writable. `wrap(argv)` makes the worker join it before bubblewrap starts, so every
+    process it ever forks is inside; `kill()` ends them all, double-forked daemons included."""
+
+    V1 = Path("/sys/fs/cgroup")
+
+    def __init__(self, limits: Limits):
+        self.dirs: list[Path] = []
+        self.version = None
+        name = f"adl-{uuid.uuid4().hex[:12]}"
+        try:
+            if (self.V1 / "memory").is_dir() and (self.V1 / "pids").is_dir():
+                memory, pids = self.V1 / "memory" / name, self.V1 / "pids" / name
+                memory.mkdir()
+                self.dirs.append(memory)
+                pids.mkdir()
+                self.dirs.append(pids)
+                (memory / "memory.limit_in_bytes").write_text(str(limits.memory_mb * 2**20))
+                (pids / "pids.max").write_text(str(limits.processes))
+                self.version = "v1"
+            elif {"memory", "pids"} <= set((self.V1 / "cgroup.subtree_control").read_text().split()):
+                group = self.V1 / name
+                group.mkdir()
+                self.dirs.append(group)
+                (group / "memory.max").write_text(str(limits.memory_mb * 2**20))
+                (group / "memory.swap.max").write_text("0")
+                (group / "pids.max").write_text(str(limits.processes))
+                self.version = "v2"
+        except OSError:
+            self.remove()
+            self.dirs, self.version = [], None
+
+    @property
+    def active(self) -> bool:
+        return self.version is not None
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        if not self.active:
+            return argv
+        joins = " && ".join(f'echo $$ > "{d}/cgroup.procs"' for d in self.dirs)
+        return ["/bin/sh", "-c", f'{joins} && exec "$@"', "adl-worker", *argv]
+
+    def pids(self) -> list[int]:
+        found = set()
+        for d in self.dirs:
+            try:
+                found |= {int(p) for p in (d / "cgroup.procs").read_text().split()}
+            except OSError:
+                pass
+        return sorted(found)
+
+    def kill(self) -> None:
+        import signal
+
+        for _ in range(50):
+            pids = self.pids()
+            if not pids:
+                return
+            if self.version == "v2":
+                try:
+                    (self.dirs[0] / "cgroup.kill").write_text("1")
+                except OSError:
+                    pass
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            import time
+
+            time.sleep(0.02)
+
+    def oom_killed(self) -> bool:
+        """Whether the memory cap was hit (v1: failcnt; v2: oom_kill events)."""
+        for d in self.dirs:
+            try:
+                if self.version == "v1" and d.parent.name == "memory":
+                    return int((d / "memory.failcnt").read_text()) > 0
+                if self.version == "v2":
+                    events = dict(line.split() for line in (d / "memory.events").read_text().splitlines())
+                    return int(events.get("oom_kill", 0)) > 0
+            except (OSError, ValueError):
+                pass
+        return False
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            try:
+                d.rmdir()
+            except OSError:
+                pass

@@ -1,0 +1,66 @@
+"""How long grading one attention submission takes, and the price of isolation.
+
+Runs the attention week's public and hidden tests on the reference solution two ways,
+interleaved, several times:
+  sandboxed  : the real grader (student code in a separate worker, plain-data protocol)
+  in-process : the same tests with the module imported into the pytest process
+and prints the median wall time of each and their ratio (goal: under 1.5x).
+
+    .venv/bin/python benchmarks/grading_overhead.py [--repeats 5] [--slug attention]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from autograder import grading, manifest
+from source_utils import markers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--slug", default="attention")
+    args = parser.parse_args()
+    solution = ROOT / "solutions" / args.slug
+    man = manifest.load(solution)
+    times: dict[str, list[float]] = {"sandboxed": [], "in-process": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        sub = Path(tmp) / "submission"
+        sub.mkdir()
+        module = sub / f"{man.module}.py"
+        module.write_text(markers.remove_solution_markers((solution / module.name).read_text()))
+        for i in range(args.repeats):
+            for label, mode in (("sandboxed", "grade"), ("in-process", "inprocess")):
+                run = Path(tmp) / f"{label}-{i}"
+                run.mkdir()
+                record = run / "record.jsonl"
+                started = time.perf_counter()
+                grading.run_tests(solution, sub, record, seed=i, timeout=600, mode=mode)
+                times[label].append(time.perf_counter() - started)
+                entries = [e for e in grading.read_record(record) if e.get("event") == "test"]
+                failed = [e["nodeid"] for e in entries if e["outcome"] == "failed"]
+                assert entries and not failed, f"{label}: reference failed {failed[:3]}"
+        n_tests = len(entries)
+    table = Table(title=f"grading the {args.slug} reference: {n_tests} tests, {args.repeats} interleaved runs each")
+    for col in ("mode", "median s", "min s", "max s"):
+        table.add_column(col, justify="right")
+    for label, values in times.items():
+        table.add_row(label, f"{statistics.median(values):.2f}", f"{min(values):.2f}", f"{max(values):.2f}")
+    console = Console()
+    console.print(table)
+    ratio = statistics.median(times["sandboxed"]) / statistics.median(times["in-process"])
+    console.print(f"overhead of the separate worker: {ratio:.2f}x the in-process run (goal: under 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
