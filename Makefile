@@ -28,7 +28,12 @@ bench: $(STAMP)
 
 # pyproject.toml is the one list of packages; torch is pinned there (a loose pin would pull
 # several GB of CUDA wheels).
+# bubblewrap (Debian package) is the grader's sandbox; without it grading still works, in a
+# weaker mode that every result reports.
 $(STAMP): pyproject.toml
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null); } || \
+	  echo "warning: bubblewrap is not installed; grading will run in the weaker process mode"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .

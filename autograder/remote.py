@@ -87,17 +87,21 @@ class Worker:
         self.stderr_path = Path(self.scratch.name) / "stderr.log"
         if self.mode == "bwrap" and self.directory.stat().st_mode & 0o005 != 0o005:
             self.directory.chmod(0o755)  # the worker runs as nobody
+        seccomp_fd = sandbox.seccomp_filter(Path(self.scratch.name)) if self.mode == "bwrap" else None
         argv, env, inside = sandbox.worker_command(self.directory, write_fd, Path(self.scratch.name),
-                                                   self.limits, self.mode)
+                                                   self.limits, self.mode, seccomp_fd)
         self.cgroup = sandbox.Cgroup(self.limits) if self.mode == "bwrap" else None
         if self.cgroup is not None:
             argv = self.cgroup.wrap(argv)
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
-                pass_fds=(write_fd,), env=env, cwd=self.scratch.name, start_new_session=True,
+                pass_fds=(write_fd,) if seccomp_fd is None else (write_fd, seccomp_fd),
+                env=env, cwd=self.scratch.name, start_new_session=True,
             )
         os.close(write_fd)
+        if seccomp_fd is not None:
+            os.close(seccomp_fd)
         self.answers = read_fd
         self.generation += 1
         self._loaded = False

@@ -51,7 +51,8 @@ class Limits:
 
 
 MODE_NOTE = {
-    "bwrap": "bubblewrap: read-only allow-list file system, no network, own PID namespace, uid nobody",
+    "bwrap": "bubblewrap: read-only allow-list file system, no network, own PID namespace, uid nobody, "
+             "seccomp filter, cgroup memory and process caps where available",
     "process": "WEAKER MODE, bubblewrap not available: a separate process with resource limits, "
                "but no file-system or network isolation",
 }
@@ -93,14 +94,46 @@ def worker_env(scratch: str) -> dict[str, str]:
     return env
 
 
+# System calls a grading worker never needs; denied with EPERM by a seccomp filter that
+# bubblewrap installs (inet sockets get EAFNOSUPPORT: only Unix sockets, which torch uses).
+DENIED_SYSCALLS = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "chroot",
+    "unshare", "setns", "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
+    "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "init_module", "finit_module",
+    "delete_module", "acct", "quotactl", "personality",
+)
+
+
+def seccomp_filter(scratch: Path) -> int | None:
+    """Write the BPF program of the filter and return an open fd to it (None without pyseccomp)."""
+    try:
+        import errno
+
+        import pyseccomp as sc
+    except (ImportError, OSError):
+        return None
+    rules = sc.SyscallFilter(sc.ALLOW)
+    for name in DENIED_SYSCALLS:
+        try:
+            rules.add_rule(sc.ERRNO(errno.EPERM), name)
+        except (ValueError, RuntimeError):  # a syscall this architecture lacks
+            pass
+    rules.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.NE, 1))  # 1 = AF_UNIX
+    path = Path(scratch) / "seccomp.bpf"
+    with open(path, "wb") as out:
+        rules.export_bpf(out)
+    return os.open(path, os.O_RDONLY)
+
+
 def worker_command(submission: Path, answer_fd: int, scratch: Path, limits: Limits,
-                   name: str = "process") -> tuple[list[str], dict[str, str], str]:
+                   name: str = "process", seccomp_fd: int | None = None) -> tuple[list[str], dict[str, str], str]:
     """argv, environment and in-worker submission path for a worker answering on `answer_fd`."""
     python = [sys.executable, "-I", "-m", "autograder.worker", str(answer_fd), json.dumps(asdict(limits))]
     if name == "process":
         return python, worker_env(str(scratch)), str(submission)
     env = worker_env("/tmp")
-    argv = [shutil.which("bwrap"), "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
+    argv = [shutil.which("bwrap"), *(["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []),
+            "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
             "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
             "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp"]
