@@ -172,8 +172,11 @@ def forbidden_uses(path: Path, forbidden: tuple[str, ...]) -> list[str]:
 # ---------------------------------------------------------------------------- running
 
 def run_tests(assignment: Path, submission_dir: Path, record: Path, seed: int, timeout: float,
-              mode: str = "grade", test_dirs: list[Path] | None = None) -> bool:
-    """Run pytest with the grading plugin; return False if the run was cut off by `timeout`."""
+              mode: str = "grade", test_dirs: list[Path] | None = None, threads: int | None = None) -> bool:
+    """Run pytest with the grading plugin; return False if the run was cut off by `timeout`.
+
+    `threads` caps the math libraries' threads in the test process and the worker: when
+    several submissions are graded at once, oversubscribed cores make torch far slower."""
     work = record.parent
     (work / "pytest.ini").write_text("[pytest]\n")
     test_dirs = test_dirs or [d for d in (assignment / "tests" / "public", assignment / "tests" / "hidden") if d.is_dir()]
@@ -185,6 +188,8 @@ def run_tests(assignment: Path, submission_dir: Path, record: Path, seed: int, t
            "ADL_SUBMISSION": str(submission_dir), "ADL_RECORD": str(record), "ADL_SEED": str(seed),
            "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTEST_ADDOPTS", None)
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     try:
         subprocess.run(argv, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        timeout=timeout, check=False)
@@ -240,7 +245,8 @@ def score(man: manifest_mod.Manifest, entries: list[dict], expected: list[dict] 
     return results
 
 
-def grade(assignment: Path | str, source: Path | str, seed: int | None = None) -> GradeResult:
+def grade(assignment: Path | str, source: Path | str, seed: int | None = None,
+          threads: int | None = None) -> GradeResult:
     """Grade the submission at `source` (folder, zip or module file) against `assignment`."""
     assignment = Path(assignment).resolve()
     man = manifest_mod.load(assignment)
@@ -254,7 +260,7 @@ def grade(assignment: Path | str, source: Path | str, seed: int | None = None) -
         for use in forbidden_uses(module_file, man.forbidden):
             notes.append(f"forbidden call in {module_file.name}, {use}: tests that reach it fail")
         record = work / "record.jsonl"
-        finished = run_tests(assignment, staged, record, seed, man.submission_timeout_s)
+        finished = run_tests(assignment, staged, record, seed, man.submission_timeout_s, threads=threads)
         entries = read_record(record)
         expected = None if finished else collect(assignment)
         if not finished:

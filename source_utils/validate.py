@@ -8,6 +8,7 @@ exactly one part and that the committed release is in sync.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,10 +26,11 @@ class Check:
     detail: str
 
 
-def grade_source(solution: Path, module: str, source: str, seed: int | None = None) -> grading.GradeResult:
+def grade_source(solution: Path, module: str, source: str, seed: int | None = None,
+                 threads: int | None = None) -> grading.GradeResult:
     with tempfile.TemporaryDirectory(prefix="adl-variant-") as tmp:
         (Path(tmp) / f"{module}.py").write_text(source)
-        return grading.grade(solution, Path(tmp), seed=seed)
+        return grading.grade(solution, Path(tmp), seed=seed, threads=threads)
 
 
 def _failed_tests(result: grading.GradeResult) -> list[str]:
@@ -67,7 +69,8 @@ def validate(root: Path, slug: str, jobs: int = 2, seed: int | None = None,
     all_variants = variants_mod.variants(solution)
 
     def run(variant: variants_mod.Variant) -> Check:
-        result = grade_source(solution, man.module, variant.source, seed)
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        result = grade_source(solution, man.module, variant.source, seed, threads)
         progress(variant.name)
         return judge(variant, result)
 
