@@ -217,9 +217,11 @@ def cmd_demo(args, root: Path) -> int:
     if wrong is not None:
         console.print("\n[bold]What the student with the partly wrong submission reads[/] (hidden tests say which "
                       "property failed, never the expected values):")
-        for t in wrong.tests:
-            if t.status != "passed":
-                console.print(f"  [red]✗[/] {escape(t.name)} ({t.kind}): {escape(terminal.short(t.message, 110))}")
+        failed = [t for t in wrong.tests if t.status != "passed"]
+        for t in failed[:10]:
+            console.print(f"  [red]✗[/] {escape(t.name)} ({t.kind}): {escape(terminal.short(t.message, 100))}")
+        if len(failed) > 10:
+            console.print(f"  … and {len(failed) - 10} more")
     console.print(f"\n[dim]sandbox: {next(iter(results.values())).sandbox}[/]")
     return 0
 

@@ -9,6 +9,9 @@ import pytest
 
 from autograder import grading
 
+# The toy assignment's own tests are run by the grader in the tests, never collected directly.
+collect_ignore = ["fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy"
 
