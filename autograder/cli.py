@@ -5,6 +5,8 @@
     adl test SLUG [--path DIR]            a student's public tests, with an honest summary
     adl grade SLUG SUBMISSION [--results FILE] [--seed N]
     adl validate [SLUG...]                reference full marks, stubs zero, mutants caught
+    adl gradescope SLUG [--out FILE.zip]  the Gradescope autograder bundle
+    adl release --student-repo DIR        the repository students clone
     adl demo                              grade the bundled example submissions
 """
 
@@ -65,8 +67,6 @@ def solution_dir(root: Path, slug: str) -> Path:
 # ---------------------------------------------------------------------------- commands
 
 def cmd_list(args, root: Path) -> int:
-    from source_utils import release
-
     table = Table(title=f"assignments in {root}", title_justify="left")
     for col in ("slug", "title", "points", "parts", "public", "hidden", "status"):
         table.add_column(col, justify="right" if col in ("points", "parts", "public", "hidden") else "left")
@@ -79,6 +79,8 @@ def cmd_list(args, root: Path) -> int:
         elif not released:
             status = "[red]not released[/]"
         else:
+            from source_utils import release
+
             counts = {"public": released.get("public_tests", 0), "hidden": released.get("hidden_tests", 0)}
             diff = release.differences(solution, student, counts)
             status = "[green]released, in sync[/]" if not diff else f"[red]release out of date ({len(diff)} files)[/]"
@@ -92,6 +94,19 @@ def cmd_release(args, root: Path) -> int:
     from source_utils import release
 
     chosen = args.slugs or [s for s in slugs(root) if (root / "solutions" / s).exists()]
+    if args.student_repo:
+        from source_utils import student_repo
+
+        stale = [p for slug in chosen for p in release.differences(solution_dir(root, slug), root / "assignments" / slug)]
+        if stale:
+            raise UsageError("the committed release is out of date; run `adl release` first:\n  " + "\n  ".join(stale))
+        try:
+            written = student_repo.export(root, chosen, Path(args.student_repo))
+        except student_repo.ExportError as exc:
+            raise UsageError(str(exc)) from None
+        console.print(f"wrote the student repository to {args.student_repo} ({len(written)} files: "
+                      f"{', '.join(chosen)}, the autograder package, a public-tests workflow)")
+        return 0
     stale = []
     for slug in chosen:
         solution = solution_dir(root, slug)
@@ -130,8 +145,12 @@ def cmd_test(args, root: Path) -> int:
     passed = sum(1 for e in entries if e["outcome"] == "passed")
     hidden = man.release.get("hidden_tests", "some")
     colour = "green" if entries and passed == len(entries) else "red"
-    console.print(f"[bold {colour}]public: {passed}/{len(entries)} passed[/]; "
-                  f"[bold]{hidden} hidden tests are not run here[/] (they run when your submission is graded)")
+    summary = f"public: {passed}/{len(entries)} passed; {hidden} hidden tests are not run here"
+    console.print(f"[bold {colour}]{summary}[/] (they run when your submission is graded)")
+    if args.markdown:
+        rows = [f"| {'✅' if e['outcome'] == 'passed' else '❌'} | `{e['nodeid'].split('::')[-1]}` |" for e in entries]
+        with open(args.markdown, "a") as f:
+            f.write(f"### {args.slug}: {summary}\n\n| | public test |\n|---|---|\n" + "\n".join(rows) + "\n\n")
     return 0 if entries and passed == len(entries) else 1
 
 
@@ -150,7 +169,7 @@ def cmd_grade(args, root: Path) -> int:
             return 2
     terminal.print_grade(result, console, verbose=args.verbose)
     if args.results:
-        gradescope.write(result, Path(args.results))
+        gradescope.write(result, Path(args.results), manifest_mod.load(solution).hidden_visibility)
         console.print(f"wrote {args.results}")
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_json(), indent=2))
@@ -239,11 +258,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="regenerate assignments/ from solutions/")
     p.add_argument("slugs", nargs="*")
     p.add_argument("--check", action="store_true", help="only report files that are out of date (exit 1 if any)")
+    p.add_argument("--student-repo", metavar="DIR", help="write the repository students clone into DIR "
+                   "(assignments, the autograder package, a public-tests workflow; no solutions)")
+
+    p = sub.add_parser("gradescope", help="build the Gradescope autograder bundle of an assignment")
+    p.add_argument("slug")
+    p.add_argument("--out", help="the zip to write (default build/gradescope/SLUG.zip)")
 
     p = sub.add_parser("test", help="run the public tests on your working copy")
     p.add_argument("slug")
     p.add_argument("--path", help="folder with your module (default: the assignment folder)")
     p.add_argument("-k", dest="keyword", help="only the tests matching this pytest -k expression")
+    p.add_argument("--markdown", metavar="FILE", help="append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")
 
     p = sub.add_parser("grade", help="grade one submission (folder, .zip or module) with the hidden tests")
     p.add_argument("slug")
@@ -264,8 +290,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cmd_gradescope(args, root: Path) -> int:
+    from source_utils import gradescope as bundle
+
+    solution_dir(root, args.slug)
+    out = Path(args.out) if args.out else root / "build" / "gradescope" / f"{args.slug}.zip"
+    bundle.build(root, args.slug, out)
+    console.print(f"wrote {out}: upload it as the autograder of the Gradescope assignment "
+                  "(it holds the hidden tests: keep it private)")
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "release": cmd_release, "test": cmd_test, "grade": cmd_grade,
-            "validate": cmd_validate, "demo": cmd_demo}
+            "validate": cmd_validate, "demo": cmd_demo, "gradescope": cmd_gradescope}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from autograder.sandbox import Limits
 
 MANIFEST = "assignment.toml"
+VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}  # Gradescope's values
 
 
 class ManifestError(ValueError):
@@ -43,6 +44,7 @@ class Manifest:
     test_timeout_s: float = 60.0
     submission_timeout_s: float = 1200.0
     limits: Limits = field(default_factory=Limits)
+    hidden_visibility: str = "visible"  # Gradescope visibility of hidden tests' results
     release: dict = field(default_factory=dict)  # written by `adl release` into the student copy
 
     @property
@@ -104,6 +106,9 @@ def load(folder: Path | str) -> Manifest:
     if len({p.id for p in parts}) != len(parts):
         raise ManifestError(f"{path}: part ids must be unique")
     limits = data.get("limits", {})
+    visibility = data.get("hidden_visibility", "visible")
+    if visibility not in VISIBILITIES:
+        raise ManifestError(f"{path}: hidden_visibility must be one of {sorted(VISIBILITIES)}")
     slug = need(data, "slug", str, "")
     if slug != folder.name:
         raise ManifestError(f"{path}: slug {slug!r} differs from the folder name {folder.name!r}")
@@ -118,5 +123,6 @@ def load(folder: Path | str) -> Manifest:
         test_timeout_s=float(limits.get("test_timeout_s", 60)),
         submission_timeout_s=float(limits.get("submission_timeout_s", 1200)),
         limits=Limits(**{k: limits[k] for k in ("memory_mb", "cpu_s", "open_files", "file_size_mb") if k in limits}),
+        hidden_visibility=visibility,
         release=data.get("release", {}),
     )

@@ -133,11 +133,17 @@ class Worker:
                 self.restarts += 1
             self.start()
         if not self._loaded:
+            # Whatever stops the import (an exception, a crash, a sleep past the deadline) stops
+            # every later test too: remember it, so a module that hangs at import costs one
+            # test's time limit, not every test's.
             try:
                 self._receive("importing your module")
             except StudentError as exc:
                 self.load_error = StudentError({"type": exc.type, "message": exc.detail, "traceback": exc.traceback},
                                                f"importing {self.module}.py")
+                raise self.load_error from None
+            except WorkerError as exc:
+                self.load_error = type(exc)(f"importing {self.module}.py failed: {exc}")
                 raise self.load_error from None
             self._loaded = True
 

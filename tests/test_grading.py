@@ -127,7 +127,7 @@ def test_gradescope_results_follow_the_schema(grade_toy, tmp_path):
     gradescope.write(result, path, hidden_visibility="after_due_date")
     data = json.loads(path.read_text())
     assert data["score"] == pytest.approx(4) and data["execution_time"] > 0
-    assert "seed 1" in data["output"] and "Sandbox" in data["output"]
+    assert "**Seed:** 1" in data["output"] and "**Sandbox:**" in data["output"]
     for test in data["tests"]:
         assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
         assert test["status"] in ("passed", "failed")

@@ -1,7 +1,9 @@
 """Gradescope's results.json (see their autograder specification).
 
 Hidden tests' messages are already free of expected values (the plugin makes sure); the
-manifest may still ask Gradescope to show hidden tests only after the due date.
+manifest's `hidden_visibility` may still ask Gradescope to show hidden tests only after the
+due date. Texts are Markdown: failure messages (often a traceback of the student's code)
+go in code blocks.
 """
 
 from __future__ import annotations
@@ -10,6 +12,11 @@ import json
 from pathlib import Path
 
 from autograder.grading import GradeResult
+
+
+def _code(text: str) -> str:
+    fence = "````" if "```" in text else "```"
+    return f"{fence}\n{text.rstrip()}\n{fence}"
 
 
 def results_json(result: GradeResult, hidden_visibility: str = "visible") -> dict:
@@ -21,19 +28,27 @@ def results_json(result: GradeResult, hidden_visibility: str = "visible") -> dic
             "score": round(t.score, 6),
             "max_score": round(t.max_score, 6),
             "status": "passed" if t.status == "passed" else "failed",
-            "output": t.message if t.status != "passed" else "",
-            "output_format": "text",
+            "output": "" if t.status == "passed" else _code(t.message or t.status),
+            "output_format": "md",
             "tags": [t.kind, t.part],
             "visibility": hidden_visibility if t.kind == "hidden" else "visible",
             "extra_data": {"kind": t.kind, "status": t.status, "duration_s": t.duration},
         })
-    lines = [f"Graded with seed {result.seed}.", f"Sandbox: {result.sandbox}."]
-    lines += result.notes
+    hidden = [t for t in result.tests if t.kind == "hidden"]
+    lines = [
+        f"**Score:** {result.score:.2f} / {result.max_score:.2f}",
+        f"**Hidden tests:** {sum(t.status == 'passed' for t in hidden)} of {len(hidden)} passed "
+        "(a failing hidden test says which property failed, not the expected values).",
+        f"**Sandbox:** {result.sandbox}.",
+        f"**Seed:** {result.seed} (a regrade with this seed draws the same inputs).",
+    ]
+    lines += [f"- {note}" for note in result.notes]
     return {
         "score": round(result.score, 6),
         "execution_time": result.execution_time,
-        "output": "\n".join(lines),
-        "output_format": "text",
+        "output": "\n\n".join(lines),
+        "output_format": "md",
+        "test_output_format": "md",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
@@ -42,17 +57,19 @@ def results_json(result: GradeResult, hidden_visibility: str = "visible") -> dic
     }
 
 
-def write(result: GradeResult, path: Path, hidden_visibility: str = "visible") -> None:
+def _write_atomically(path: Path, data: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(results_json(result, hidden_visibility), indent=2) + "\n")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
     tmp.replace(path)  # a reader never sees half a file
+
+
+def write(result: GradeResult, path: Path, hidden_visibility: str = "visible") -> None:
+    _write_atomically(path, results_json(result, hidden_visibility))
 
 
 def write_failure(path: Path, why: str) -> None:
     """A valid results.json for a submission that could not be graded at all."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"score": 0, "output": f"Your submission could not be graded: {why}",
-                                "output_format": "text", "tests": []}, indent=2) + "\n")
+    _write_atomically(path, {"score": 0, "output": f"Your submission could not be graded: {why}",
+                             "output_format": "text", "tests": []})
