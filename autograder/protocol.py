@@ -62,6 +62,15 @@ def encode(value: Any, to_handle: Callable[[Any], int] | None = None) -> tuple[d
     """Turn `value` into (header tree, buffers). Unsendable objects become handles via
     `to_handle(obj) -> id`; without it they raise ProtocolError."""
     buffers: list[bytes] = []
+    size = [0]
+
+    def claim(nbytes: int) -> None:
+        # counted before anything is copied: an expanded view or a lazily zeroed tensor must
+        # not be materialised just to learn that it is too large to send
+        size[0] += nbytes
+        if size[0] > MAX_MESSAGE_BYTES:
+            raise ProtocolError(f"a result of {size[0] / 2**30:.1f} GB is over the "
+                                f"{MAX_MESSAGE_BYTES / 2**30:g} GB limit of one answer")
 
     def enc(v: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -77,6 +86,7 @@ def encode(value: Any, to_handle: Callable[[Any], int] | None = None) -> tuple[d
         if isinstance(v, Handle):
             return {"$handle": v.id}
         if isinstance(v, (bytes, bytearray, memoryview)):
+            claim(memoryview(v).nbytes)
             buffers.append(bytes(v))
             return {"$bytes": len(buffers) - 1}
         if isinstance(v, list):
@@ -90,7 +100,7 @@ def encode(value: Any, to_handle: Callable[[Any], int] | None = None) -> tuple[d
                     raise ProtocolError(f"dict key of type {type(key).__name__} cannot be sent")
                 items.append([key, enc(x, depth + 1)])
             return {"$dict": items}
-        tensor = _tensor_header(v, buffers)
+        tensor = _tensor_header(v, buffers, claim)
         if tensor is not None:
             return tensor
         scalar = _numpy_scalar(v)
@@ -103,12 +113,13 @@ def encode(value: Any, to_handle: Callable[[Any], int] | None = None) -> tuple[d
     return enc(value, 0), buffers
 
 
-def _tensor_header(v: Any, buffers: list[bytes]) -> dict | None:
+def _tensor_header(v: Any, buffers: list[bytes], claim: Callable[[int], None]) -> dict | None:
     module = type(v).__module__
     if module.startswith("torch"):
         import torch
 
         if isinstance(v, torch.Tensor):
+            claim(v.numel() * v.element_size())
             t = v.detach().to("cpu").contiguous()
             name = str(t.dtype).removeprefix("torch.")
             if name not in DTYPES:
@@ -125,6 +136,7 @@ def _tensor_header(v: Any, buffers: list[bytes]) -> dict | None:
             name = v.dtype.name
             if name not in DTYPES or v.dtype.byteorder == ">":
                 raise ProtocolError(f"array dtype {v.dtype} cannot be sent")
+            claim(v.nbytes)
             buffers.append(np.ascontiguousarray(v).tobytes())
             return {"$tensor": {"lib": "numpy", "dtype": name, "shape": list(v.shape), "buf": len(buffers) - 1}}
     return None
@@ -223,6 +235,9 @@ def _decode_tensor(body: dict, buf: Callable[[Any], bytes]) -> Any:
 def write_message(stream: BinaryIO, header: dict, buffers: list[bytes]) -> None:
     """Write one frame; `header` must be JSON-serialisable."""
     head = json.dumps(header, allow_nan=False, separators=(",", ":")).encode()
+    if len(head) > MAX_HEADER_BYTES:  # refused before anything is written: the stream stays in step
+        raise ProtocolError(f"a result whose description takes {len(head) / 2**20:.0f} MB is over the "
+                            f"{MAX_HEADER_BYTES // 2**20} MB limit")
     stream.write(_LEN.pack(len(head)) + head)
     for b in buffers:
         stream.write(_LEN.pack(len(b)))
@@ -237,8 +252,10 @@ def read_message(read_exact: Callable[[int], bytes], max_bytes: int = MAX_MESSAG
         raise ProtocolError(f"header of {n} bytes is over the {MAX_HEADER_BYTES}-byte limit")
     try:
         header = json.loads(read_exact(n), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"header is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        # ValueError: not JSON, not UTF-8, an integer past Python's digit limit;
+        # RecursionError: nesting too deep for the parser
+        raise ProtocolError(f"header is not JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
     if type(header) is not dict:
         raise ProtocolError("header is not an object")
     nbuf = header.get("nbuf", 0)

@@ -8,8 +8,12 @@ Loaded with `-p autograder.pytest_plugin` by `autograder.grading` (mode `grade`)
                     submission imported into this process; for benchmarks and debugging only)
     ADL_ASSIGNMENT  the assignment folder (solutions/<slug> when grading)
     ADL_SUBMISSION  the staged submission folder (grade mode)
-    ADL_RECORD      a JSON-lines file: one line per finished test, so that a run cut short
-                    still leaves the results of the tests that finished
+    ADL_RECORD_FD   a socket inherited from the grading process (grade and collect modes): one
+                    JSON line per collected and per finished test, so that a run cut short still
+                    leaves the results of the tests that finished. A socket, not a file: the
+                    worker (which in process mode has the grader's uid) finds no path to append
+                    forged lines to, and cannot reopen it through /proc/PID/fd either
+    ADL_RECORD      the same, as a JSON-lines file (`adl test`, where nothing is untrusted)
     ADL_SEED        the grading run's seed
 
 This process never imports the submission: in grade mode it is reached only through the
@@ -21,6 +25,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import time
 import zlib
 from pathlib import Path
@@ -41,8 +46,18 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     man = manifest_mod.load(os.environ["ADL_ASSIGNMENT"])
     worker = remote.Worker(Path(os.environ["ADL_SUBMISSION"]), man.module, list(man.forbidden), man.limits)
-    worker.start()  # the worker imports torch and the module while pytest collects
     _state.update(manifest=man, worker=worker)
+    signal.signal(signal.SIGTERM, _terminated)
+    worker.start()  # the worker imports torch and the module while pytest collects
+
+
+def _terminated(signum, frame) -> None:
+    """The grading process ends a run that is over its time budget with SIGTERM: stop the
+    worker (and everything it started) before going, never leave it running."""
+    worker = _state.get("worker")
+    if worker is not None:
+        worker.kill_now()
+    os._exit(128 + signum)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -54,7 +69,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if _mode() == "collect":
+    # grade mode too: the grading process then knows every test that should report, and one
+    # that never does (the run was cut off, or killed) fails as "not run" instead of vanishing
+    if _mode() in ("collect", "grade"):
         for item in session.items:
             _record({"event": "collected", **_identity(item)})
 
@@ -161,9 +178,15 @@ def _message(item: pytest.Item, call: pytest.CallInfo) -> str:
 
 
 def _record(entry: dict) -> None:
+    line = (json.dumps(entry) + "\n").encode()
+    fd = os.environ.get("ADL_RECORD_FD")
+    if fd:
+        view = memoryview(line)
+        while view:
+            view = view[os.write(int(fd), view):]
+        return
     path = os.environ.get("ADL_RECORD")
     if not path:
         return
-    with open(path, "a") as f:
-        f.write(json.dumps(entry) + "\n")
-        f.flush()
+    with open(path, "ab") as f:
+        f.write(line)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -90,9 +91,10 @@ class Worker:
         seccomp_fd = sandbox.seccomp_filter(Path(self.scratch.name)) if self.mode == "bwrap" else None
         argv, env, inside = sandbox.worker_command(self.directory, write_fd, Path(self.scratch.name),
                                                    self.limits, self.mode, seccomp_fd)
-        self.cgroup = sandbox.Cgroup(self.limits) if self.mode == "bwrap" else None
-        if self.cgroup is not None:
-            argv = self.cgroup.wrap(argv)
+        # both modes: where the machine lets us, the whole worker tree gets a memory and a process
+        # cap, and stopping the worker kills every process in it, double-forked daemons included
+        self.cgroup = sandbox.Cgroup(self.limits, os.environ.get("ADL_CGROUP_PREFIX", "adl"))
+        argv = self.cgroup.wrap(argv)
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
@@ -100,6 +102,7 @@ class Worker:
                 env=env, cwd=self.scratch.name, start_new_session=True,
             )
         os.close(write_fd)
+        os.set_blocking(self.proc.stdin.fileno(), False)  # requests are written under the test's deadline
         if seccomp_fd is not None:
             os.close(seccomp_fd)
         self.answers = read_fd
@@ -125,6 +128,21 @@ class Worker:
         self.proc = None
         self.scratch.cleanup()
 
+    def kill_now(self) -> None:
+        """Best-effort stop for a signal handler: kill, never wait; remove what can be removed."""
+        proc, cgroup = self.proc, self.cgroup
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if cgroup is not None:
+            cgroup.kill()
+            cgroup.remove()
+        scratch = getattr(self, "scratch", None)
+        if scratch is not None:
+            shutil.rmtree(scratch.name, ignore_errors=True)
+
     def _ensure(self) -> None:
         if self.load_error is not None:
             raise self.load_error
@@ -142,6 +160,12 @@ class Worker:
                 self.load_error = StudentError({"type": exc.type, "message": exc.detail, "traceback": exc.traceback},
                                                f"importing {self.module}.py")
                 raise self.load_error from None
+            except WorkerTimeout:
+                self.load_error = WorkerTimeout(
+                    f"importing {self.module}.py did not finish within the test's time limit; the import is "
+                    "not tried again, so every test that needs your module fails (is there slow work at "
+                    "the top level of your module?)")
+                raise self.load_error from None
             except WorkerError as exc:
                 self.load_error = type(exc)(f"importing {self.module}.py failed: {exc}")
                 raise self.load_error from None
@@ -158,10 +182,14 @@ class Worker:
 
     # ------------------------------------------------------------------ messages
 
-    def _send(self, header: dict, buffers: list[bytes]) -> None:
+    def _send(self, header: dict, buffers: list[bytes], during: str = "the call") -> None:
         try:
-            protocol.write_message(self.proc.stdin, header, buffers)
-        except (BrokenPipeError, OSError):
+            protocol.write_message(_Requests(self), header, buffers)
+        except WorkerTimeout:
+            self.stop()
+            raise WorkerTimeout(f"sending the arguments of {during} did not finish in time (the test's time limit: "
+                                "your code stopped reading them); the worker was stopped and restarted") from None
+        except OSError:
             pass  # the worker died; the read that follows reports how
 
     def _read_exact(self, n: int) -> bytes:
@@ -191,7 +219,7 @@ class Worker:
             code = self.proc.wait() if self.proc else None
             tail = self.stderr_tail()
             self.stop()
-            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            how = _how_it_ended(code, self.mode)
             if self.memory_exceeded:
                 how += f", over its memory limit of {self.limits.memory_mb} MB"
             raise WorkerCrashed(f"the worker process ended ({how}) during {during}"
@@ -199,6 +227,9 @@ class Worker:
         except protocol.ProtocolError as exc:
             self.stop()
             raise BadResult(f"{during} sent a malformed answer ({exc}); the worker was restarted") from None
+        except Exception as exc:  # anything else: the stream can no longer be trusted to be in step
+            self.stop()
+            raise BadResult(f"{during} sent a malformed answer ({type(exc).__name__}); the worker was restarted") from None
         if header.get("ok") is True:
             return header, buffers
         error = header.get("error") if isinstance(header.get("error"), dict) else {}
@@ -224,7 +255,7 @@ class Worker:
         """Send one request whose arguments are `args`/`kwargs`; return the decoded answer."""
         self._ensure()
         header, buffers = protocol.pack(header, [_handles_out(list(args)), _handles_out(kwargs or {})], key="payload")
-        self._send(header, buffers)
+        self._send(header, buffers, during)
         answer, answer_buffers = self._receive(during)
         try:
             return protocol.decode(answer.get("value"), answer_buffers,
@@ -232,6 +263,48 @@ class Worker:
         except protocol.ProtocolError as exc:
             self.stop()
             raise BadResult(f"{during} returned something that is not plain data: {exc}") from None
+        except Exception as exc:
+            self.stop()
+            raise BadResult(f"{during} returned something that is not plain data ({type(exc).__name__})") from None
+
+
+def _how_it_ended(code: int | None, mode: str) -> str:
+    """"signal 9, SIGKILL" or "exit code 3". bubblewrap reports a command killed by signal N
+    as exit code 128 + N, like a shell."""
+    if code is not None and mode == "bwrap" and code > 128:
+        code = -(code - 128)
+    if code is not None and code < 0:
+        try:
+            return f"signal {-code}, {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+class _Requests:
+    """The worker's stdin as a stream for `protocol.write_message`: every write waits at most
+    until the test's deadline, so a worker that stops reading (a thread holding the GIL, say)
+    cannot stall the grader while it sends large arguments."""
+
+    def __init__(self, worker: Worker):
+        self.worker = worker
+
+    def write(self, data: bytes) -> None:
+        fd, view = self.worker.proc.stdin.fileno(), memoryview(data)
+        while view:
+            deadline = self.worker.deadline
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise WorkerTimeout()
+            if not select.select([], [fd], [], remaining)[1]:
+                raise WorkerTimeout()
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                pass
+
+    def flush(self) -> None:
+        pass
 
 
 class RemoteHandle:
@@ -258,7 +331,10 @@ class RemoteHandle:
         return self._invoke("__len__", (), {})
 
     def __bool__(self) -> bool:
-        return True
+        # the object's own truth (its __bool__, its __len__) is the student's to choose: an
+        # `assert obj` or `check(obj, ...)` on the trusted side must not pass on their word
+        raise TypeError("a student object has no truth value on the grader's side; test a plain value "
+                        "(a result, len(obj), submission.getattr(obj, name)) instead")
 
     def __repr__(self) -> str:
         return f"<student object #{self._id}>"

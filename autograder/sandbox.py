@@ -12,8 +12,10 @@ every grade:
   the whole worker tree gets a memory cap and a process cap, which per-process rlimits cannot
   give; killing the worker kills its PID namespace, so nothing it started survives.
 * `process` — where bubblewrap is missing (a laptop, macOS): a separate process with a
-  scrubbed environment, a private scratch folder and rlimits. Student code still cannot touch
-  the verdict, but it sees the file system and the network with the grader's uid.
+  scrubbed environment, a private scratch folder, rlimits and, where the machine offers them,
+  the same cgroup caps. Student code still cannot touch the verdict through the call protocol,
+  but it runs with the grader's uid: it sees the file system, the network and the grader's
+  processes (see tests/test_attacks.py for what this mode does not stop).
 
 In both modes the worker applies rlimits (address space, CPU time, open files, file size,
 no core dumps) to itself before any student code runs; they cannot be raised again.
@@ -53,8 +55,8 @@ class Limits:
 MODE_NOTE = {
     "bwrap": "bubblewrap: read-only allow-list file system, no network, own PID namespace, uid nobody, "
              "seccomp filter, cgroup memory and process caps where available",
-    "process": "WEAKER MODE, bubblewrap not available: a separate process with resource limits, "
-               "but no file-system or network isolation",
+    "process": "WEAKER MODE, bubblewrap not available: a separate process with resource limits "
+               "(cgroup caps where available), but no file-system or network isolation",
 }
 
 
@@ -232,10 +234,10 @@ class Cgroup:
 
     V1 = Path("/sys/fs/cgroup")
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, prefix: str = "adl"):
         self.dirs: list[Path] = []
         self.version = None
-        name = f"adl-{uuid.uuid4().hex[:12]}"
+        name = f"{prefix}-{uuid.uuid4().hex[:12]}"
         try:
             if (self.V1 / "memory").is_dir() and (self.V1 / "pids").is_dir():
                 memory, pids = self.V1 / "memory" / name, self.V1 / "pids" / name
@@ -317,3 +319,17 @@ class Cgroup:
                 d.rmdir()
             except OSError:
                 pass
+
+    @classmethod
+    def remove_all(cls, prefix: str) -> None:
+        """Kill everything in, and remove, the cgroups named `<prefix>-*`: what the workers of one
+        grading run left, should the process that started them have died before stopping them."""
+        found: dict[str, list[Path]] = {}
+        for group in [*cls.V1.glob(f"memory/{prefix}-*"), *cls.V1.glob(f"pids/{prefix}-*"), *cls.V1.glob(f"{prefix}-*")]:
+            found.setdefault(group.name, []).append(group)
+        for dirs in found.values():
+            leftover = cls.__new__(cls)
+            leftover.dirs = dirs
+            leftover.version = "v2" if dirs[0].parent == cls.V1 else "v1"
+            leftover.kill()
+            leftover.remove()

@@ -96,9 +96,9 @@ class Server:
     def reply(self, header: dict, value: Any = None) -> None:
         try:
             head, buffers = protocol.pack(header, value, to_handle=self.to_handle)
+            protocol.write_message(self.answers, head, buffers)  # refuses an oversized header unwritten
         except protocol.ProtocolError as exc:
-            head, buffers = {"ok": False, "error": _error("protocol", exc), "nbuf": 0}, []
-        protocol.write_message(self.answers, head, buffers)
+            protocol.write_message(self.answers, {"ok": False, "error": _error("protocol", exc), "nbuf": 0}, [])
 
     def serve(self) -> None:
         while True:
@@ -191,7 +191,8 @@ def _kind(exc: BaseException) -> str:
 
 
 def _error(kind: str, exc: BaseException) -> dict:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_HERE)]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith((_HERE, "<frozen "))]  # the student's frames only
     tb = "".join(traceback.format_list(frames[-8:]))
     return {
         "kind": kind,

@@ -9,8 +9,9 @@ import pytest
 
 from autograder import grading
 
-# The toy assignment's own tests are run by the grader in the tests, never collected directly.
-collect_ignore = ["fixtures"]
+# The toy assignment's own tests are run by the grader in the tests, never collected directly; the
+# attack submissions (tests/attacks/) are graded by tests/test_attacks.py, never imported.
+collect_ignore = ["fixtures", "attacks"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy"

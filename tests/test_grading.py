@@ -102,8 +102,9 @@ def test_zip_submissions_are_unpacked_safely(tmp_path):
         bad = tmp_path / "bad.zip"
         with zipfile.ZipFile(bad, "w") as zf:
             zf.writestr(name, "x = 1\n")
-        with pytest.raises(grading.SubmissionError, match="unsafe path"):
-            grading.grade(TOY, bad, seed=0)
+        # the unsafe entry is skipped, named in a note; the rest (here: nothing) is graded
+        result = grading.grade(TOY, bad, seed=0)
+        assert result.score == 0 and any("unsafe path" in n and name in n for n in result.notes)
     assert not (tmp_path / "escape.py").exists()
 
 
@@ -133,3 +134,15 @@ def test_gradescope_results_follow_the_schema(grade_toy, tmp_path):
         assert test["status"] in ("passed", "failed")
         assert test["visibility"] == ("after_due_date" if "hidden" in test["tags"] else "visible")
     assert sum(t["score"] for t in data["tests"]) == pytest.approx(data["score"], abs=1e-4)
+
+
+def test_a_forbidden_call_the_tests_never_reach_still_zeroes_its_part(grade_toy):
+    sneaky = ("import math as m\n"
+              "def add(a, b):\n    return a + b\n"
+              "def fact(n):\n    if n > 10**6:\n        return m.factorial(n)\n"
+              "    out = 1\n    for i in range(2, n + 1):\n        out *= i\n    return out\n")
+    result = grade_toy(sneaky)
+    assert result.score == pytest.approx(4)
+    assert any("line 6 (in fact): math.factorial" in note and "'Factorial' scores zero" in note for note in result.notes)
+    fact = [t for t in result.tests if t.name.startswith("test_fact")]
+    assert all(t.score == 0 and "forbids" in t.message for t in fact)
