@@ -345,16 +345,6 @@ def _read_records(channel: socket.socket, proc: subprocess.Popen, timeout: float
     return b"".join(chunks), finished
 
 
-def run_tests(assignment: Path, submission_dir: Path, record: Path, seed: int, timeout: float,
-              mode: str = "grade", test_dirs: list[Path] | None = None, threads: int | None = None) -> bool:
-    """`run_pytest` in the folder of `record`, with its records written there as JSON lines;
-    False if the run was cut off by `timeout` (for scripts such as the benchmarks)."""
-    outcome = run_pytest(assignment, submission_dir, Path(record).parent, seed, timeout, mode, test_dirs, threads)
-    with open(record, "a") as f:
-        f.writelines(json.dumps(e) + "\n" for e in outcome.entries)
-    return outcome.finished
-
-
 def read_record(record: Path) -> list[dict]:
     if not record.exists():
         return []

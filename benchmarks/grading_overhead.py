@@ -48,11 +48,10 @@ def main() -> None:
                     os.environ["ADL_SANDBOX"] = sandbox_mode
                 run = Path(tmp) / f"{label}-{i}"
                 run.mkdir()
-                record = run / "record.jsonl"
                 started = time.perf_counter()
-                grading.run_tests(solution, sub, record, seed=i, timeout=600, mode=mode)
+                outcome = grading.run_pytest(solution, sub, run, seed=i, timeout=600, mode=mode)
                 times[label].append(time.perf_counter() - started)
-                entries = [e for e in grading.read_record(record) if e.get("event") == "test"]
+                entries = [e for e in outcome.entries if e.get("event") == "test"]
                 failed = [e["nodeid"] for e in entries if e["outcome"] == "failed"]
                 assert entries and not failed, f"{label}: reference failed {failed[:3]}"
         n_tests = len(entries)
