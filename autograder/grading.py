@@ -245,7 +245,8 @@ class RunOutcome:
 
 
 def run_pytest(assignment: Path, submission_dir: Path, work: Path, seed: int, timeout: float,
-               mode: str = "grade", test_dirs: list[Path] | None = None, threads: int | None = None) -> RunOutcome:
+               mode: str = "grade", test_dirs: list[Path] | None = None, threads: int | None = None,
+               keyword: str | None = None) -> RunOutcome:
     """Run pytest with the grading plugin in `work` and return what it reported.
 
     The plugin sends its records over a socket this process holds the other end of: no file
@@ -256,7 +257,8 @@ def run_pytest(assignment: Path, submission_dir: Path, work: Path, seed: int, ti
     exits), then SIGKILL.
 
     `threads` caps the math libraries' threads in the test process and the worker: when
-    several submissions are graded at once, oversubscribed cores make torch far slower."""
+    several submissions are graded at once, oversubscribed cores make torch far slower.
+    `keyword` selects tests as pytest's -k does (`adl validate` runs the cheap tests first)."""
     work = Path(work)
     (work / "tmp").mkdir(parents=True, exist_ok=True)
     (work / "pytest.ini").write_text("[pytest]\n")
@@ -265,7 +267,8 @@ def run_pytest(assignment: Path, submission_dir: Path, work: Path, seed: int, ti
     argv = [sys.executable, "-P", "-m", "pytest", "-p", "autograder.pytest_plugin", "--noconftest",
             "-c", str(work / "pytest.ini"), "--rootdir", str(work), "-p", "no:cacheprovider",
             "--import-mode=importlib", "-q", "--tb=no", "--no-header", "-rN",
-            *(["--collect-only"] if mode == "collect" else []), *map(str, test_dirs)]
+            *(["--collect-only"] if mode == "collect" else []), *(["-k", keyword] if keyword else []),
+            *map(str, test_dirs)]
     ours, theirs = socket.socketpair()
     ours.shutdown(socket.SHUT_WR)
     theirs.shutdown(socket.SHUT_RD)
@@ -406,8 +409,9 @@ def score(man: manifest_mod.Manifest, entries: list[dict], expected: list[dict] 
 
 
 def grade(assignment: Path | str, source: Path | str, seed: int | None = None,
-          threads: int | None = None) -> GradeResult:
-    """Grade the submission at `source` (folder, zip or module file) against `assignment`."""
+          threads: int | None = None, keyword: str | None = None) -> GradeResult:
+    """Grade the submission at `source` (folder, zip or module file) against `assignment`
+    (only the tests that the pytest -k expression `keyword` selects, if given)."""
     assignment = Path(assignment).resolve()
     man = manifest_mod.load(assignment)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
@@ -418,7 +422,8 @@ def grade(assignment: Path | str, source: Path | str, seed: int | None = None,
         notes = stage(Path(source), man.module, staged)
         module_file = staged / f"{man.module}.py"
         notes += static_notes(module_file, man)
-        outcome = run_pytest(assignment, staged, work, seed, man.submission_timeout_s, threads=threads)
+        outcome = run_pytest(assignment, staged, work, seed, man.submission_timeout_s, threads=threads,
+                             keyword=keyword)
         entries = outcome.entries
         expected = [e for e in entries if e.get("event") == "collected"]
         if not expected and not outcome.finished:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.sandbox import Limits
+from autograder.speed import rules as speed_rules
 
 MANIFEST = "assignment.toml"
 VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}  # Gradescope's values
@@ -27,6 +28,9 @@ class Part:
     points: float
     tests: tuple[str, ...]
     functions: tuple[str, ...] = ()
+    # Its tests take long (training a policy, say): `adl validate` runs them on a mutant only
+    # when the other tests did not already catch it (grading always runs them).
+    expensive: bool = False
 
     def matches(self, test_function: str) -> bool:
         return any(fnmatch.fnmatchcase(test_function, pattern) for pattern in self.tests)
@@ -46,6 +50,8 @@ class Manifest:
     limits: Limits = field(default_factory=Limits)
     hidden_visibility: str = "visible"  # Gradescope visibility of hidden tests' results
     release: dict = field(default_factory=dict)  # written by `adl release` into the student copy
+    speed: tuple[speed_rules.SpeedRule, ...] = ()  # [[speed]]: speed and memory tests (autograder/speed)
+    gpu_rescale: bool = False  # without a GPU, scale the score up to the full total (GPU tests skipped)
 
     @property
     def files(self) -> list[str]:
@@ -66,6 +72,10 @@ class Manifest:
             if qualname in part.functions:
                 return part
         return None
+
+    def speed_rule(self, test_function: str) -> speed_rules.SpeedRule | None:
+        """The first `[[speed]]` entry whose patterns match `test_function`."""
+        return next((r for r in self.speed if r.matches(test_function)), None)
 
     def part_number(self, part: Part) -> int:
         return self.parts.index(part) + 1
@@ -100,6 +110,7 @@ def load(folder: Path | str) -> Manifest:
             points=need(raw, "points", float, where),
             tests=tuple(need(raw, "tests", list, where)),
             functions=tuple(raw.get("functions", [])),
+            expensive=bool(raw.get("expensive", False)),
         ))
     if not parts:
         raise ManifestError(f"{path}: no [[parts]]")
@@ -109,6 +120,12 @@ def load(folder: Path | str) -> Manifest:
     visibility = data.get("hidden_visibility", "visible")
     if visibility not in VISIBILITIES:
         raise ManifestError(f"{path}: hidden_visibility must be one of {sorted(VISIBILITIES)}")
+    try:
+        speed = speed_rules.parse(data.get("speed", []), str(path))
+    except speed_rules.RuleError as exc:
+        raise ManifestError(str(exc)) from None
+    if not isinstance(data.get("gpu_rescale", False), bool):
+        raise ManifestError(f"{path}: gpu_rescale must be true or false")
     slug = need(data, "slug", str, "")
     if slug != folder.name:
         raise ManifestError(f"{path}: slug {slug!r} differs from the folder name {folder.name!r}")
@@ -125,4 +142,6 @@ def load(folder: Path | str) -> Manifest:
         limits=Limits(**{k: limits[k] for k in ("memory_mb", "cpu_s", "open_files", "file_size_mb") if k in limits}),
         hidden_visibility=visibility,
         release=data.get("release", {}),
+        speed=speed,
+        gpu_rescale=data.get("gpu_rescale", False),
     )
