@@ -4,6 +4,8 @@
     adl release [SLUG...] [--check]       regenerate assignments/ from solutions/
     adl test SLUG [--path DIR]            a student's public tests, with an honest summary
     adl grade SLUG SUBMISSION [--results FILE] [--seed N]
+    adl grade SLUG --all [--jobs N] [--force]   every collected submission, into the gradebook
+    adl roster | collect | gradebook | feedback  running a term: see gradebook/cli.py, docs/course.md
     adl validate [SLUG...]                reference full marks, stubs zero, mutants caught
     adl gradescope SLUG [--out FILE.zip]  the Gradescope autograder bundle
     adl release --student-repo DIR        the repository students clone
@@ -26,6 +28,7 @@ from rich.table import Table
 
 from autograder import grading, manifest as manifest_mod
 from autograder.reporters import gradescope, terminal
+from gradebook import cli as gradebook_cli
 
 console = terminal.make_console()
 
@@ -155,6 +158,10 @@ def cmd_test(args, root: Path) -> int:
 
 
 def cmd_grade(args, root: Path) -> int:
+    if args.all:
+        return gradebook_cli.cmd_grade_all(args, root)
+    if args.submission is None:
+        raise UsageError("name the SUBMISSION to grade, or give --all to grade every collected one")
     solution = solution_dir(root, args.slug)
     source = Path(args.submission)
     if not source.exists():
@@ -273,11 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="grade one submission (folder, .zip or module) with the hidden tests")
     p.add_argument("slug")
-    p.add_argument("submission")
+    p.add_argument("submission", nargs="?")
     p.add_argument("--results", help="write Gradescope's results.json here")
     p.add_argument("--json", help="write the full grading record (JSON) here")
     p.add_argument("--seed", type=int, help="the seed of an earlier run, to reproduce it")
     p.add_argument("-v", "--verbose", action="store_true", help="full failure messages")
+    gradebook_cli.extend_grade_parser(p)
 
     p = sub.add_parser("validate", help="reference full marks, stubs zero, every stub and mutant loses points")
     p.add_argument("slugs", nargs="*")
@@ -287,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="grade the bundled example submissions and show the results")
     p.add_argument("slug", nargs="?", default="attention")
     p.add_argument("--seed", type=int)
+    gradebook_cli.add_parsers(sub)
     return parser
 
 
@@ -303,6 +312,7 @@ def cmd_gradescope(args, root: Path) -> int:
 
 COMMANDS = {"list": cmd_list, "release": cmd_release, "test": cmd_test, "grade": cmd_grade,
             "validate": cmd_validate, "demo": cmd_demo, "gradescope": cmd_gradescope}
+COMMANDS.update(gradebook_cli.COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:
