@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder import forbidden, manifest as manifest_mod, sandbox
+from autograder.speed import rules as speed_rules
 from autograder.sandbox import MODE_NOTE
 
 MAX_UNZIPPED_BYTES = 50 * 2**20  # a zip that would unpack to more is noted (nothing but the module is unpacked)
@@ -397,9 +398,11 @@ def score(man: manifest_mod.Manifest, entries: list[dict], expected: list[dict] 
                 share = part.points / len(functions) / cases
             passed = t["outcome"] == "passed"
             name = t["function"] + (f"[{t['params']}]" if t.get("params") else "")
+            credit = t.get("credit", 1.0)  # speed tests with bands: a fraction of the points
+            credit = min(1.0, max(0.0, float(credit))) if isinstance(credit, (int, float)) else 0.0
             results.append(TestResult(
                 name=name, part=part.title, kind=t["kind"], status=t["outcome"],
-                score=share if passed else 0.0, max_score=share,
+                score=share * credit if passed else 0.0, max_score=share,
                 message=t.get("message", ""), duration=round(t.get("duration", 0.0), 3)))
     for t in tests:
         if man.part_for(t["function"]) is None:
@@ -441,6 +444,7 @@ def grade(assignment: Path | str, source: Path | str, seed: int | None = None,
             notes += penalise_forbidden(man, tests, forbidden.scan(module_file, man.forbidden))
         if not tests:
             raise RuntimeError(f"grading {source} produced no test results; is pytest working?\n{outcome.log}")
+        notes += speed_rules.rescale_without_gpu(man, tests)
     sandbox_mode = worker.get("mode") or _mode_in_force()
     if worker.get("restarts"):
         notes.append(f"the worker was restarted {worker['restarts']} time(s) after a timeout or crash")

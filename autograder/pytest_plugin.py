@@ -15,6 +15,9 @@ Loaded with `-p autograder.pytest_plugin` by `autograder.grading` (mode `grade`)
                     forged lines to, and cannot reopen it through /proc/PID/fd either
     ADL_RECORD      the same, as a JSON-lines file (`adl test`, where nothing is untrusted)
     ADL_SEED        the grading run's seed
+    ADL_ONLY_SPEED  set by `adl bench` and benchmarks/: run only the [[speed]] tests (optionally
+                    ADL_SPEED_ROUNDS measurements each, ADL_SPEED_REPEATS repeats, and
+                    ADL_ALLOW_FORBIDDEN=1 for the bench's torch oracles); never set when grading
 
 This process never imports the submission: in grade mode it is reached only through the
 worker (`autograder.remote`).
@@ -33,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from autograder import checks, manifest as manifest_mod, remote
+from autograder.speed import fixture as speed_fixture
 
 _state: dict = {}
 
@@ -47,7 +51,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if _mode() != "grade":
         return
     man = manifest_mod.load(os.environ["ADL_ASSIGNMENT"])
-    worker = remote.Worker(Path(os.environ["ADL_SUBMISSION"]), man.module, list(man.forbidden), man.limits)
+    forbidden = [] if os.environ.get("ADL_ONLY_SPEED") and os.environ.get("ADL_ALLOW_FORBIDDEN") else list(man.forbidden)
+    worker = remote.Worker(Path(os.environ["ADL_SUBMISSION"]), man.module, forbidden, man.limits)
     _state.update(manifest=man, worker=worker)
     signal.signal(signal.SIGTERM, _terminated)
     worker.start()  # the worker imports torch and the module while pytest collects
@@ -56,9 +61,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def _terminated(signum, frame) -> None:
     """The grading process ends a run that is over its time budget with SIGTERM: stop the
     worker (and everything it started) before going, never leave it running."""
-    worker = _state.get("worker")
-    if worker is not None:
-        worker.kill_now()
+    for key in ("worker", "reference_worker"):
+        if _state.get(key) is not None:
+            _state[key].kill_now()
     os._exit(128 + signum)
 
 
@@ -68,6 +73,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _record({"event": "worker", "restarts": worker.restarts, "mode": worker.mode,
                  "stderr_tail": worker.stderr_tail() if worker.proc else ""})
         worker.stop()
+    reference_worker = _state.pop("reference_worker", None)
+    if reference_worker is not None:
+        reference_worker.stop()
+        _state.pop("reference_dir").cleanup()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("ADL_ONLY_SPEED"):
+        return
+    man = manifest_mod.load(os.environ["ADL_ASSIGNMENT"])
+    keep = [i for i in items if man.speed_rule(getattr(i, "originalname", i.name))]
+    config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+    items[:] = keep
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -102,6 +120,34 @@ def reference():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def _reference_side() -> remote.RemoteSubmission:
+    """The reference module in a second worker, started like the student's (speed tests only)."""
+    if "reference_worker" not in _state:
+        import shutil
+        import tempfile
+
+        man = _state["manifest"]
+        staged = tempfile.TemporaryDirectory(prefix="adl-reference-")
+        shutil.copy(Path(os.environ["ADL_ASSIGNMENT"]) / f"{man.module}.py", Path(staged.name) / f"{man.module}.py")
+        worker = remote.Worker(Path(staged.name), man.module, list(man.forbidden), man.limits)
+        worker.start()
+        _state.update(reference_worker=worker, reference_dir=staged)
+    worker = _state["reference_worker"]
+    worker.deadline = _state["worker"].deadline
+    return remote.RemoteSubmission(worker)
+
+
+@pytest.fixture
+def speed(request, submission):
+    """Speed and memory tests: `speed.compare(...)` measures the student's call against the
+    reference's, both in sandboxed workers (autograder/speed/fixture.py)."""
+    if _mode() != "grade":
+        pytest.skip("speed and memory tests run only when grading")
+    function = getattr(request.node, "originalname", request.node.name)
+    return speed_fixture.Speed(function, _state["manifest"].speed_rule(function), submission, _reference_side,
+                               request.node)
 
 
 @pytest.fixture
@@ -157,7 +203,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         results.update(outcome="skipped", message=_skip_reason(report))
     if report.when == "teardown":
         results.setdefault("outcome", "passed")
-        results.setdefault("message", "")
+        results.setdefault("message", item.stash.get(speed_fixture.MESSAGE, ""))
+        if results["outcome"] == "passed" and speed_fixture.CREDIT in item.stash:
+            results["credit"] = item.stash[speed_fixture.CREDIT]
+        if speed_fixture.REPORT in item.stash:
+            results["speed"] = item.stash[speed_fixture.REPORT]
         _record({"event": "test", **_identity(item), **results})
 
 

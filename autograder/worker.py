@@ -71,13 +71,15 @@ class Server:
         self.module = None
         self.objects: dict[int, Any] = {}
         self.ids: dict[int, int] = {}  # id(obj) -> handle, so one object keeps one handle
+        self.next_handle = 1  # never reused, so a dropped handle cannot alias a newer object
 
     def to_handle(self, obj: Any) -> int:
         if isinstance(obj, _Held):
             obj = obj.value
         key = id(obj)
         if key not in self.ids:
-            handle = len(self.objects) + 1
+            handle = self.next_handle
+            self.next_handle += 1
             self.objects[handle] = obj
             self.ids[key] = handle
         return self.ids[key]
@@ -113,10 +115,17 @@ class Server:
                 elif op == "load":
                     self.reply({"ok": True}, self.load(header["dir"], header["module"], header.get("forbidden", [])))
                 elif op == "call":
-                    result = self.call(header, buffers)
-                    self.reply({"ok": True}, _Held(result) if header.get("hold") else result)
+                    info: dict = {}
+                    result = self.call(header, buffers, info)
+                    self.reply({"ok": True, **info}, _Held(result) if header.get("hold") else result)
                 elif op == "hold":
                     self.reply({"ok": True}, _Held(self.arguments(header, buffers)))
+                elif op == "drop":  # speed tests: forget the inputs and results of a measured call
+                    for handle in header.get("handles", []):
+                        obj = self.objects.pop(handle, None)
+                        if obj is not None and self.ids.get(id(obj)) == handle:
+                            del self.ids[id(obj)]
+                    self.reply({"ok": True})
                 elif op == "fetch":
                     self.reply({"ok": True}, self.from_handle(header["handle"]))
                 elif op == "getattr":
@@ -154,8 +163,13 @@ class Server:
             raise protocol.ProtocolError("malformed call")
         return payload
 
-    def call(self, header: dict, buffers: list[bytes]) -> Any:
+    def call(self, header: dict, buffers: list[bytes], info: dict | None = None) -> Any:
         args, kwargs = self.arguments(header, buffers)
+        if header.get("device"):
+            return _on_device(header["device"], lambda a, kw: self._target(header)(*a, **kw), args, kwargs, info)
+        return self._target(header)(*args, **kwargs)
+
+    def _target(self, header: dict) -> Any:
         if header.get("handle") is not None:
             fn = self.from_handle(header["handle"])
         else:
@@ -165,7 +179,38 @@ class Server:
             fn = getattr(self.module, name)
         if header.get("method"):
             fn = getattr(fn, header["method"])
-        return fn(*args, **kwargs)
+        return fn
+
+
+def _on_device(device: str, call, args: list, kwargs: dict, info: dict | None) -> Any:
+    """GPU speed and memory tests: move the tensor arguments to `device`, call, and wait for the
+    GPU to finish. CUDA events and the allocator's peak go back as information only (this
+    process runs student code); the grader's verdict uses its own clock and, on GPU, this peak."""
+    import torch
+
+    def move(v: Any) -> Any:
+        if isinstance(v, torch.Tensor):
+            return v.to(device)
+        if isinstance(v, list):
+            return [move(x) for x in v]
+        if type(v) is tuple:
+            return tuple(move(x) for x in v)
+        if isinstance(v, dict):
+            return {k: move(x) for k, x in v.items()}
+        return v
+
+    args, kwargs = move(args), move(kwargs)
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    result = call(args, kwargs)
+    end.record()
+    torch.cuda.synchronize(device)
+    if info is not None:
+        info.update(cuda_ms=start.elapsed_time(end), cuda_peak_bytes=torch.cuda.max_memory_allocated(device) - base)
+    return result
 
 
 class MissingName(AttributeError):

@@ -1,0 +1,233 @@
+"""The measurement behind speed and memory tests, done by the trusted side.
+
+Both the student's code and the reference run in sandboxed workers started the same way, so
+they pay the same process, sandbox and protocol costs. For each repeat the trusted side draws
+fresh inputs (so a cache of earlier answers is useless), sends the same inputs to both sides
+and times each side's round trips with its own clock. The order alternates between repeats,
+and while one side runs the other worker is frozen (SIGSTOP on every process it has), so
+neither side can slow the other down (a student's background thread spinning while the
+reference is timed, say). The ratio of one repeat compares the two sides on the same inputs
+a moment apart; the verdict is the median over repeats, which a burst of load on a shared
+machine does not move.
+
+Time. One repeat on one side is three round trips: `hold` (send the inputs; they stay in the
+worker), `call` (the timed call on the held inputs; the result stays in the worker) and
+`fetch` (the result comes back and is checked). The call's round trip is the time; the
+inputs' and the result's transfers (the same size on both sides) are kept out of it, so that
+large tensors do not dilute the ratio. The worker runs student code and cannot be trusted to
+keep to those phases (student code could patch it to start work when the inputs arrive, or to
+return a lazy result), so the student is charged for every second of the three round trips
+beyond the reference's transfer times on the same inputs:
+
+    charged_student = call_s + (hold_s + fetch_s) - (hold_r + fetch_r),  ratio = charged_student / call_r
+
+For honest code the difference of transfer times is noise around zero; work moved out of the
+call shows up in it in full.
+
+Memory. The extra resident memory of the whole round trip (inputs arriving, the call, the
+result leaving), read by this process from /proc (`autograder.memory`): the high-water mark
+after the call minus the lowest resident size seen from the start (sampled every millisecond,
+so memory freed during the call cannot hide a peak). On a GPU, the worker's allocator peak
+(`torch.cuda.max_memory_allocated`), which student code could tamper with: CPU memory is the
+trusted measurement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from autograder import memory, remote, sandbox
+
+MEMORY_FLOOR = 2**20  # bytes: below a MiB of extra memory, differences are allocator noise
+
+
+@dataclass
+class Sample:
+    """One paired repeat: the student's and the reference's charged cost, and their ratio."""
+
+    student: float  # seconds, or bytes for memory
+    reference: float
+    ratio: float
+    info: dict = field(default_factory=dict)  # e.g. raw phase times, CUDA event times
+
+
+@dataclass
+class Measurement:
+    kind: str  # time | memory
+    samples: list[Sample]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(s.ratio for s in self.samples)
+
+    @property
+    def student(self) -> float:
+        return statistics.median(s.student for s in self.samples)
+
+    @property
+    def reference(self) -> float:
+        return statistics.median(s.reference for s in self.samples)
+
+    def summary(self) -> dict:
+        return {"kind": self.kind, "ratio": self.ratio, "student": self.student, "reference": self.reference,
+                "ratios": [round(s.ratio, 4) for s in self.samples]}
+
+
+# ---------------------------------------------------------------------------- freezing
+
+def _processes(worker: remote.Worker) -> set[int]:
+    if worker.proc is None or worker.proc.poll() is not None:
+        return set()
+    found = {worker.proc.pid, *sandbox.descendants(worker.proc.pid)}
+    if worker.cgroup is not None and worker.cgroup.active:
+        found |= set(worker.cgroup.pids())  # daemons that left the process tree are still here
+    found.discard(os.getpid())
+    return found
+
+
+@contextlib.contextmanager
+def frozen(worker: remote.Worker | None):
+    """Stop every process of `worker` for the duration (it must not compete for the CPU while
+    the other side is measured); continue them afterwards, whatever happens."""
+    stopped: set[int] = set()
+    try:
+        if worker is not None:
+            for _ in range(5):  # a process forked while we were stopping the others
+                new = _processes(worker) - stopped
+                if not new:
+                    break
+                for pid in new:
+                    try:
+                        os.kill(pid, signal.SIGSTOP)
+                        stopped.add(pid)
+                    except OSError:
+                        pass
+        yield
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except OSError:
+                pass
+
+
+# ---------------------------------------------------------------------------- one side
+
+def _target_header(target: Any) -> tuple[dict, str]:
+    if isinstance(target, str):
+        return {"op": "call", "target": target}, f"{target}()"
+    if isinstance(target, remote.RemoteHandle):
+        target._check()
+        return {"op": "call", "handle": target._id, "method": None}, "your object's __call__()"
+    raise TypeError("a speed test's target is a function name or an object returned by `prepare`")
+
+
+def _timed(worker: remote.Worker, header: dict, during: str, args: tuple = (), kwargs: dict | None = None):
+    started = time.perf_counter()
+    value = worker.request(header, during, args, kwargs)
+    return value, time.perf_counter() - started
+
+
+def time_call(worker: remote.Worker, target: Any, args: tuple, kwargs: dict, device: str = "cpu") -> tuple[Any, dict]:
+    """(result, phases): the three round trips of one timed call (see the module docstring)."""
+    header, during = _target_header(target)
+    held, t_hold = _timed(worker, {"op": "hold"}, "sending the inputs", args, kwargs)
+    header = {**header, "spread": held._id, "hold": True, **({"device": device} if device != "cpu" else {})}
+    result, t_call = _timed(worker, header, during)
+    cuda_ms = worker.last_answer.get("cuda_ms")
+    value, t_fetch = _timed(worker, {"op": "fetch", "handle": result._id}, during)
+    worker.request({"op": "drop", "handles": [held._id, result._id]}, "freeing the inputs")
+    phases = {"call": t_call, "transfer": t_hold + t_fetch}
+    if isinstance(cuda_ms, (int, float)):
+        phases["cuda_ms"] = float(cuda_ms)
+    return value, phases
+
+
+class _RssSampler:
+    """The lowest resident size of `pid` while it runs (a thread reading /proc every millisecond)."""
+
+    def __init__(self, pid: int):
+        self.pid, self.lowest, self._stop = pid, None, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss = memory._status_kib(self.pid, "VmRSS")
+            if rss is not None and (self.lowest is None or rss * 1024 < self.lowest):
+                self.lowest = rss * 1024
+            self._stop.wait(0.001)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def peak_call(worker: remote.Worker, target: Any, args: tuple, kwargs: dict, device: str = "cpu") -> tuple[Any, int | None]:
+    """(result, extra bytes) of one call's whole round trip; None where the OS cannot tell."""
+    header, during = _target_header(target)
+    if device != "cpu":
+        value = worker.request({**header, "device": device}, during, args, kwargs)
+        peak = worker.last_answer.get("cuda_peak_bytes")
+        return value, (int(peak) if isinstance(peak, (int, float)) else None)
+    worker._ensure()  # a restarted worker has a new pid
+    pid = worker.pid
+    before = memory.reset_peak(pid) if pid else None
+    if before is None:
+        return worker.request(header, during, args, kwargs), None
+    with _RssSampler(pid) as sampler:
+        value = worker.request(header, during, args, kwargs)
+    peak = memory.peak_since_reset(pid)
+    if peak is None:
+        return value, None
+    lowest = before if sampler.lowest is None else min(before, sampler.lowest)
+    return value, max(0, peak - lowest)
+
+
+# ---------------------------------------------------------------------------- both sides
+
+def compare(kind: str, student: remote.Worker, reference: remote.Worker, targets: tuple[Any, Any],
+            inputs: Callable[[int], tuple[tuple, dict]], check: Callable[[Any, Any, tuple, dict], None],
+            repeats: int, warmup: int, device: str = "cpu") -> Measurement:
+    """Paired, interleaved measurements of `targets` = (student's, reference's) on fresh inputs.
+
+    `inputs(i)` gives the (args, kwargs) of repeat i (warm-up repeats included); `check(got, want,
+    args, kwargs)` raises if the student's result is wrong (every repeat is checked, so a fast
+    wrong answer fails). Warm-up repeats are run and checked but not measured."""
+    samples = []
+    for i in range(warmup + repeats):
+        args, kwargs = inputs(i)
+        order = [("student", student), ("reference", reference)]
+        if i % 2:
+            order.reverse()  # neither side always goes first (caches, frequency scaling)
+        got: dict[str, tuple[Any, Any]] = {}
+        for name, worker in order:
+            other = reference if worker is student else student
+            with frozen(other):
+                if kind == "time":
+                    got[name] = time_call(worker, targets[name == "reference"], args, kwargs, device)
+                else:
+                    got[name] = peak_call(worker, targets[name == "reference"], args, kwargs, device)
+        check(got["student"][0], got["reference"][0], args, kwargs)
+        if i < warmup:
+            continue
+        mine, theirs = got["student"][1], got["reference"][1]
+        if kind == "time":
+            charged = max(0.0, mine["call"] + mine["transfer"] - theirs["transfer"])
+            samples.append(Sample(charged, theirs["call"], charged / theirs["call"],
+                                  {"student": mine, "reference": theirs}))
+        else:
+            if mine is None or theirs is None:
+                return Measurement(kind, [])
+            samples.append(Sample(mine, theirs, max(mine, MEMORY_FLOOR) / max(theirs, MEMORY_FLOOR)))
+    return Measurement(kind, samples)
