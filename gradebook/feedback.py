@@ -127,6 +127,7 @@ def distribution(sheet: Sheet, slug: str, title: str, out: Path) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.ticker
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -151,6 +152,7 @@ def distribution(sheet: Sheet, slug: str, title: str, out: Path) -> dict:
         ax1.axvline(finals.mean(), color="#dd8452", label=f"mean {finals.mean():.1f}")
         ax1.axvline(np.median(finals), color="#55a868", linestyle="--", label=f"median {np.median(finals):.1f}")
         ax1.legend()
+    ax1.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax1.set(xlabel=f"final score (of {points:g})", ylabel="students",
             title=f"{slug}: {finals.size} graded, {missing} without a submission")
     names = list(parts)
@@ -158,7 +160,8 @@ def distribution(sheet: Sheet, slug: str, title: str, out: Path) -> dict:
     ax2.barh(range(len(names)), means, color="#8172b2")
     ax2.set_yticks(range(len(names)), [n if len(n) < 32 else n[:30] + "…" for n in names])
     ax2.invert_yaxis()
-    ax2.set(xlim=(0, 100), xlabel="mean % of the part's points (before late penalty)", title="where points were lost")
+    ax2.set(xlim=(0, 100), xlabel="mean % of the part's points earned (before late penalty)",
+            title="which parts students got right")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
