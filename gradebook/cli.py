@@ -2,7 +2,7 @@
 
     adl roster import FILE.csv
     adl roster list
-    adl collect SLUG SOURCE [--assignment-id ID]
+    adl collect SLUG SOURCE [--assignment-id ID] [--at DATETIME]
     adl grade SLUG --all [--jobs N] [--force]
     adl gradebook show [SLUG]
     adl gradebook adjust STUDENT SLUG POINTS --reason WHY [--by NAME]
@@ -109,11 +109,14 @@ def cmd_collect(args, root: Path) -> int:
     from gradebook import collect
 
     console = _console()
+    from gradebook import course as course_mod
+
     solution = solution_dir(root, args.slug)
+    at = course_mod.load(root).to_utc(args.at, "--at") if args.at else None
     gb, store = _open(args, root)
     with console.status(f"collecting {args.slug} from {args.source} …") as status:
         report = collect.collect(gb, store, solution, Path(args.source), args.assignment_id,
-                                 progress=lambda label: status.update(f"collecting {escape(label)} …"))
+                                 progress=lambda label: status.update(f"collecting {escape(label)} …"), at=at)
     console.print(f"[bold]{args.slug}[/]: {len(report.received)} received, {len(report.already)} already collected "
                   f"(same content), {len(report.unmatched)} unmatched, {len(report.rejected)} rejected, "
                   f"{len(report.skipped)} skipped")
@@ -323,6 +326,8 @@ def add_parsers(sub) -> None:
     p.add_argument("slug")
     p.add_argument("source", help="a folder of per-student zips/folders, of cloned repos, or nbgrader's course/inbound")
     p.add_argument("--assignment-id", help="nbgrader's name of the assignment (default: SLUG)")
+    p.add_argument("--at", metavar="DATETIME", help="the submission time of every entry (ISO; course.toml's time "
+                   "zone), when file times are a download's, not the submission's")
     _common(p)
 
     p = sub.add_parser("gradebook", help="show, adjust, extend, export the gradebook")

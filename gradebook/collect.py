@@ -184,9 +184,10 @@ def sync_assignment(session, solution: Path) -> Assignment:
 
 
 def collect(gradebook, store: Store, solution: Path, source: Path, assignment_id: str | None = None,
-            progress=None) -> CollectReport:
+            progress=None, at: datetime | None = None) -> CollectReport:
     """Import every submission in `source`; each is on disk (fsynced) before it is recorded,
-    and each is recorded in its own transaction."""
+    and each is recorded in its own transaction. `at` (naive UTC) replaces every entry's
+    submission time: for downloads whose file times are the download's, not the submission's."""
     man = manifest_mod.load(solution)
     report = CollectReport()
     with gradebook.session() as s:
@@ -199,6 +200,8 @@ def collect(gradebook, store: Store, solution: Path, source: Path, assignment_id
     for c in candidates:
         if progress:
             progress(c.label)
+        if at is not None:
+            c.submitted_at, c.time_source = at, "given with --at"
         if c.student_hint is not None:
             student = by_id.get(c.student_hint)
             why = f"nbgrader student {c.student_hint!r} is not on the roster"

@@ -152,3 +152,18 @@ def test_unreadable_and_unsafe_zips_are_rejected_with_the_reason(gb, course, tmp
     assert "empty" in why["s02.zip"]
     assert report.received == [] and submissions(gb) == {}
     assert not list((tmp_path / "store").rglob("*.zip"))
+
+
+def test_at_replaces_download_times(course, tmp_path):
+    from autograder.cli import main
+
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    (course / "course.toml").write_text('[course]\ntimezone = "America/New_York"\n')
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "s01.py").write_text("x = 1\n")
+    assert main(["--root", str(course), "roster", "import", str(tmp_path / "roster.csv")]) == 0
+    assert main(["--root", str(course), "collect", "toy", str(inbox), "--at", "2026-10-14T23:59"]) == 0
+    book = db.open_gradebook(course)
+    sub = submissions(book)["s01"]
+    assert sub.submitted_at == datetime(2026, 10, 15, 3, 59) and sub.time_source == "given with --at"  # EDT: UTC-4
