@@ -192,6 +192,9 @@ def cmd_gradebook(args, root: Path) -> int:
 
 def _show(args, root, gb, course) -> int:
     from rich.table import Table
+    from sqlalchemy import func, select
+
+    from gradebook.models import GradingRun, Submission
 
     from gradebook import scores
 
@@ -215,6 +218,12 @@ def _show(args, root, gb, course) -> int:
                               f"{l.days_late} d" if l.days_late else "", f"-{100 * l.penalty:.0f}%" if l.penalty else "",
                               f"{l.adjusted:+g}" if l.adjustments else "",
                               f"{l.final:.2f}/{l.points:g}" if l.final is not None else "pending")
+            states = [sheet.lines[(st.id, a.slug)].status for st in sheet.students]
+            runs = dict(s.execute(select(GradingRun.status, func.count()).join(Submission)
+                                  .where(Submission.slug == a.slug).group_by(GradingRun.status)).all())
+            table.caption = (f"{states.count('graded')} graded, {states.count('pending')} pending, "
+                             f"{states.count('missing')} without a submission; grading runs: "
+                             + ", ".join(f"{n} {status}" for status, n in sorted(runs.items())))
         else:
             table = Table(title=f"gradebook of {course.name}", title_justify="left")
             table.add_column("student")

@@ -105,6 +105,8 @@ def test_a_whole_term(course: Path, tmp_path: Path, capsys):
     assert len(blobs) == 5  # content-addressed: the three identical correct folders are stored once
     assert all(b.stat().st_mode & 0o222 == 0 for b in blobs)  # written once, read-only
 
+    assert adl(course, "grade", "toy") == 2  # neither a submission nor --all
+    assert "or give --all" in capsys.readouterr().out
     assert adl(course, "grade", "toy", "--all", "--jobs", "2") == 0
     assert "7 graded" in capsys.readouterr().out
     assert adl(course, "grade", "toy", "--all", "--jobs", "2") == 0
@@ -117,6 +119,8 @@ def test_a_whole_term(course: Path, tmp_path: Path, capsys):
     assert "no student 'nobody'" in capsys.readouterr().out
     assert adl(course, "gradebook", "show") == 0
     assert adl(course, "gradebook", "show", "toy") == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "6 graded, 0 pending, 2 without a submission;" in shown and "grading runs: 7 done" in shown
 
     # hand-computed finals: parts add = 4, fact = 6; linear 10 % per started day late
     expected = {
