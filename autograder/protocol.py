@@ -11,6 +11,13 @@ objects with a single `$` key:
     {"$list": [...]}  {"$tuple": [...]}  {"$dict": [[key, value], ...]}   (keys: str or int)
     {"$tensor": {"lib": "torch"|"numpy", "dtype": "float32", "shape": [2, 3], "buf": 0}}
     {"$bytes": 0}     {"$handle": 7}     {"$float": "nan"|"inf"|"-inf"}
+    {"$generator": {"lib": "torch", "buf": 0}}                       (a CPU torch.Generator's state)
+    {"$generator": {"lib": "numpy", "state": {"state": s, "inc": i}, "has_uint32": 0, "uinteger": 0}}
+                                                                     (a numpy PCG64 Generator's state)
+
+Random generators cross by value: the receiver gets a new generator in the same state, so
+the caller's own generator does not advance. That is what seeded tests need: the same draws
+on both sides from the same state.
 
 Plain JSON `null`, booleans, integers, finite floats and strings stand for themselves. An
 untagged JSON object or array is invalid. The decoder checks everything (known tags only,
@@ -103,6 +110,9 @@ def encode(value: Any, to_handle: Callable[[Any], int] | None = None) -> tuple[d
         tensor = _tensor_header(v, buffers, claim)
         if tensor is not None:
             return tensor
+        generator = _generator_header(v, buffers)
+        if generator is not None:
+            return generator
         scalar = _numpy_scalar(v)
         if scalar is not None:
             return enc(scalar, depth)
@@ -140,6 +150,57 @@ def _tensor_header(v: Any, buffers: list[bytes], claim: Callable[[int], None]) -
             buffers.append(np.ascontiguousarray(v).tobytes())
             return {"$tensor": {"lib": "numpy", "dtype": name, "shape": list(v.shape), "buf": len(buffers) - 1}}
     return None
+
+
+def _generator_header(v: Any, buffers: list[bytes]) -> dict | None:
+    module = type(v).__module__
+    if module.startswith("torch"):
+        import torch
+
+        if isinstance(v, torch.Generator):
+            if v.device.type != "cpu":
+                raise ProtocolError("only CPU random generators can be sent")
+            buffers.append(v.get_state().numpy().tobytes())
+            return {"$generator": {"lib": "torch", "buf": len(buffers) - 1}}
+    if module.startswith("numpy"):
+        import numpy as np
+
+        if isinstance(v, np.random.Generator):
+            state = v.bit_generator.state
+            if state.get("bit_generator") != "PCG64":
+                raise ProtocolError("only numpy Generators with the default PCG64 bit generator can be sent")
+            return {"$generator": {"lib": "numpy", "state": {"state": int(state["state"]["state"]),
+                                                             "inc": int(state["state"]["inc"])},
+                                   "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}}
+    return None
+
+
+def _decode_generator(body: Any, buf: Callable[[Any], bytes]) -> Any:
+    if type(body) is not dict:
+        raise ProtocolError("malformed generator")
+    if body.get("lib") == "torch" and set(body) == {"lib", "buf"}:
+        import torch
+
+        g = torch.Generator()
+        try:
+            g.set_state(torch.frombuffer(bytearray(buf(body["buf"])), dtype=torch.uint8))
+        except (RuntimeError, ValueError) as exc:
+            raise ProtocolError(f"invalid torch generator state ({str(exc)[:100]})") from None
+        return g
+    if body.get("lib") == "numpy" and set(body) == {"lib", "state", "has_uint32", "uinteger"}:
+        import numpy as np
+
+        inner = body["state"]
+        if (type(inner) is not dict or set(inner) != {"state", "inc"}
+                or any(type(x) is not int or not 0 <= x < 2**128 for x in inner.values())
+                or body["has_uint32"] not in (0, 1) or type(body["uinteger"]) is not int
+                or not 0 <= body["uinteger"] < 2**32):
+            raise ProtocolError("invalid numpy generator state")
+        bit = np.random.PCG64()
+        bit.state = {"bit_generator": "PCG64", "state": dict(inner), "has_uint32": body["has_uint32"],
+                     "uinteger": body["uinteger"]}
+        return np.random.Generator(bit)
+    raise ProtocolError("malformed generator")
 
 
 def _numpy_scalar(v: Any) -> Any:
@@ -198,6 +259,8 @@ def decode(tree: Any, buffers: list[bytes], from_handle: Callable[[int], Any] | 
             return from_handle(body) if from_handle is not None else Handle(body)
         if tag == "$tensor" and type(body) is dict:
             return _decode_tensor(body, buf)
+        if tag == "$generator":
+            return _decode_generator(body, buf)
         raise ProtocolError(f"unknown tag {tag!r}")
 
     return dec(tree, 0)

@@ -101,3 +101,21 @@ def test_reader_rejects_oversized_and_non_json_headers():
     huge = io.BytesIO((11).to_bytes(8, "big") + b'{"nbuf": 1}' + (2**40).to_bytes(8, "big"))
     with pytest.raises(protocol.ProtocolError, match="limit"):
         protocol.read_message(huge.read)
+
+
+def test_random_generators_cross_by_value():
+    """A torch or numpy generator arrives in the same state (same draws), and the sender's does not advance."""
+    g = torch.Generator().manual_seed(7)
+    torch.rand(3, generator=g)
+    rng = np.random.default_rng(11)
+    rng.random(2)
+    got_g, got_rng = roundtrip((g, rng))
+    assert torch.equal(torch.rand(5, generator=got_g), torch.rand(5, generator=g))
+    assert np.array_equal(got_rng.random(4), rng.random(4))
+
+
+def test_malformed_generator_states_are_refused():
+    for body in ({"lib": "torch", "buf": 0}, {"lib": "numpy", "state": {"state": -1, "inc": 1}, "has_uint32": 0,
+                                              "uinteger": 0}, {"lib": "cupy"}, []):
+        with pytest.raises(protocol.ProtocolError):
+            protocol.decode({"$generator": body}, [b"\x00" * 10])
