@@ -88,20 +88,21 @@ def component_log_densities(X, means, covariances, covariance_type="full"):
     k_count = means.shape[0]
     const = d * math.log(2.0 * math.pi)
     if covariance_type == "full":
-        out = np.empty((n, k_count))
         eye = np.eye(d)
+        whiten = np.empty((d, k_count, d))  # whiten[:, k, :] = P_k = L_k^{-T}, so z = P_k^T (x - mu_k)
+        log_det = np.empty(k_count)
         for k in range(k_count):
             try:
                 chol = scipy.linalg.cholesky(covariances[k], lower=True)
             except np.linalg.LinAlgError:
                 raise ValueError(f"component_log_densities: covariance {k} is not positive definite") from None
-            # Whitening matrix P = L^{-T}: z = P^T (x - mu) for all points is one (N, D) x (D, D)
-            # matrix product, much faster than a triangular solve with N right-hand sides.
-            prec_chol = scipy.linalg.solve_triangular(chol, eye, lower=True).T
-            z = X @ prec_chol - means[k] @ prec_chol
-            log_det = 2.0 * np.log(np.diag(chol)).sum()
-            out[:, k] = -0.5 * (const + log_det + np.einsum("nd,nd->n", z, z))
-        return out
+            whiten[:, k, :] = scipy.linalg.solve_triangular(chol, eye, lower=True).T
+            log_det[k] = 2.0 * np.log(np.diag(chol)).sum()
+        # All N x K whitened residuals in one (N, D) x (D, K*D) matrix product: one large product
+        # is several times faster than K small ones (and than N*K triangular solves).
+        z = (X @ whiten.reshape(d, k_count * d)).reshape(n, k_count, d)
+        z -= np.einsum("kd,dke->ke", means, whiten)
+        return -0.5 * (const + log_det + np.einsum("nkd,nkd->nk", z, z))
     var = covariances if covariance_type == "diag" else np.repeat(covariances[:, None], d, axis=1)
     if np.any(var <= 0):
         raise ValueError("component_log_densities: variances must be positive")
@@ -209,7 +210,7 @@ def m_step(X, resp, covariance_type="full", reg_covar=1e-6):
         covariances = np.empty((means.shape[0], d, d))
         for k in range(means.shape[0]):
             diff = X - means[k]
-            covariances[k] = (resp[:, k, None] * diff).T @ diff / nk[k]
+            covariances[k] = (diff.T * resp[:, k]) @ diff / nk[k]
             covariances[k].flat[:: d + 1] += reg_covar
         return weights, means, covariances
     diag = (resp.T @ (X * X)) / nk[:, None] - means * means
