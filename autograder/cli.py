@@ -7,6 +7,7 @@
     adl grade SLUG --all [--jobs N] [--force]   every collected submission, into the gradebook
     adl roster | collect | gradebook | feedback  running a term: see gradebook/cli.py, docs/course.md
     adl validate [SLUG...]                reference full marks, stubs zero, mutants caught
+    adl bench SLUG [--rounds N]           speed tests: reference, speed mutants, torch oracles (calibration)
     adl gradescope SLUG [--out FILE.zip]  the Gradescope autograder bundle
     adl release --student-repo DIR        the repository students clone
     adl demo                              grade the bundled example submissions
@@ -28,6 +29,7 @@ from rich.table import Table
 
 from autograder import grading, manifest as manifest_mod
 from autograder.reporters import gradescope, terminal
+from autograder.speed import bench as speed_bench
 from gradebook import cli as gradebook_cli
 
 console = terminal.make_console()
@@ -295,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="grade the bundled example submissions and show the results")
     p.add_argument("slug", nargs="?", default="attention")
     p.add_argument("--seed", type=int)
+    speed_bench.add_parser(sub)
     gradebook_cli.add_parsers(sub)
     return parser
 
@@ -313,6 +316,7 @@ def cmd_gradescope(args, root: Path) -> int:
 COMMANDS = {"list": cmd_list, "release": cmd_release, "test": cmd_test, "grade": cmd_grade,
             "validate": cmd_validate, "demo": cmd_demo, "gradescope": cmd_gradescope}
 COMMANDS.update(gradebook_cli.COMMANDS)
+COMMANDS["bench"] = lambda args, root: speed_bench.command(args, solution_dir(root, args.slug), console)
 
 
 def main(argv: list[str] | None = None) -> int:

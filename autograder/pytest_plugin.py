@@ -131,8 +131,9 @@ def _reference_side() -> remote.RemoteSubmission:
         man = _state["manifest"]
         staged = tempfile.TemporaryDirectory(prefix="adl-reference-")
         shutil.copy(Path(os.environ["ADL_ASSIGNMENT"]) / f"{man.module}.py", Path(staged.name) / f"{man.module}.py")
+        # not started here: its first call starts it, so a submission that fails at once (a stub)
+        # never pays for a second torch import
         worker = remote.Worker(Path(staged.name), man.module, list(man.forbidden), man.limits)
-        worker.start()
         _state.update(reference_worker=worker, reference_dir=staged)
     worker = _state["reference_worker"]
     worker.deadline = _state["worker"].deadline

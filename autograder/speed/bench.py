@@ -126,3 +126,39 @@ def table(rows: list[BenchRow], rounds: int, title: str):
                     f"{statistics.median(r.ratios):.2f}x", f"{min(r.ratios):.2f}–{max(r.ratios):.2f}x",
                     f"[{colour}]{r.failures}/{len(r.credits)}[/]" + (" [red]wrong result[/]" if r.error else ""))
     return out
+
+
+def add_parser(sub) -> None:
+    """`adl bench` in the CLI's subcommands."""
+    p = sub.add_parser("bench", help="time the reference, the speed mutants and the torch oracles with the "
+                       "assignment's speed tests (to choose thresholds)")
+    p.add_argument("slug")
+    p.add_argument("--rounds", type=int, default=3, help="measurements of each variant (each one like a grading run)")
+    p.add_argument("--repeats", type=int, help="paired repeats per measurement (default: the manifest's)")
+    p.add_argument("--only", action="append", metavar="VARIANT", help="only this variant (and the reference); repeatable")
+    p.add_argument("--threads", type=int, help="math-library threads of each worker (default: the machine's)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def command(args, solution: Path, console) -> int:
+    from rich.progress import Progress
+
+    names = [n for n, *_ in bench_variants(solution) if not args.only or n in args.only or n == "reference"]
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("benchmarking", total=len(names))
+        try:
+            rows = run(solution, args.rounds, args.repeats, args.seed, args.only, args.threads,
+                       progress=lambda name: progress.advance(task))
+        except ValueError as exc:
+            console.print(f"[red]adl bench:[/] {exc}")
+            return 2
+    man = manifest_mod.load(solution)
+    console.print(table(rows, args.rounds, f"adl bench {man.slug}: {args.rounds} round(s) per variant; ratio = "
+                        "the median of each round's paired ratios (student side / reference), median over rounds"))
+    for rule in man.speed:
+        console.print(f"  {', '.join(rule.tests)}: {rule.kind} on {rule.device}; {rule.describe()}; "
+                      f"{rule.repeats} repeats after {rule.warmup} warm-up")
+    for name, why, *_ in bench_variants(solution):
+        if name in {r.variant for r in rows}:
+            console.print(f"  [dim]{name}: {why}[/]")
+    return 0

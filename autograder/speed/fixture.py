@@ -90,7 +90,7 @@ class Speed:
             if check is not None:
                 check(got, want, args, kwargs)
             else:
-                _results_agree(got, want, f"{label} in the {rule.kind} test")
+                _results_agree(got, want, f"{label} in the {'speed' if rule.kind == 'time' else 'memory'} test")
 
         rounds = max(1, int(os.environ.get("ADL_SPEED_ROUNDS", "1"))) if os.environ.get("ADL_ONLY_SPEED") else 1
         repeats = int(os.environ.get("ADL_SPEED_REPEATS", rule.repeats)) if os.environ.get("ADL_ONLY_SPEED") else rule.repeats

@@ -16,13 +16,16 @@ worker), `call` (the timed call on the held inputs; the result stays in the work
 inputs' and the result's transfers (the same size on both sides) are kept out of it, so that
 large tensors do not dilute the ratio. The worker runs student code and cannot be trusted to
 keep to those phases (student code could patch it to start work when the inputs arrive, or to
-return a lazy result), so the student is charged for every second of the three round trips
-beyond the reference's transfer times on the same inputs:
+return a lazy result), so the student is charged for the CPU time their worker spends in the
+transfers beyond what the reference's worker spends on the same inputs (median over repeats):
 
-    charged_student = call_s + (hold_s + fetch_s) - (hold_r + fetch_r),  ratio = charged_student / call_r
+    ratio = median over repeats of (call_s + excess) / call_r,
+    excess = max(0, median(transfer CPU_s) - median(transfer CPU_r))
 
-For honest code the difference of transfer times is noise around zero; work moved out of the
-call shows up in it in full.
+CPU time (read by this process from /proc, per thread, in nanoseconds) rather than wall time,
+because on a loaded machine the wall time of moving megabytes through a pipe swings by more
+than a whole call; the CPU time it needs does not. For honest code the excess is about zero;
+work moved out of the call shows up in it in full.
 
 Memory. The extra resident memory of the whole round trip (inputs arriving, the call, the
 result leaving), read by this process from /proc (`autograder.memory`): the high-water mark
@@ -135,16 +138,45 @@ def _timed(worker: remote.Worker, header: dict, during: str, args: tuple = (), k
     return value, time.perf_counter() - started
 
 
+def cpu_seconds(worker: remote.Worker) -> float:
+    """CPU time used so far by the worker's processes: every live thread's run time (ns, from
+    /proc/PID/task/TID/schedstat), or the process's own tick count where that is larger (it
+    keeps the time of threads that have ended)."""
+    total = 0.0
+    for pid in _processes(worker):
+        live = 0.0
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    live += int(f.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            pass
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            ticks = 0.0
+        total += max(live, ticks)
+    return total
+
+
 def time_call(worker: remote.Worker, target: Any, args: tuple, kwargs: dict, device: str = "cpu") -> tuple[Any, dict]:
     """(result, phases): the three round trips of one timed call (see the module docstring)."""
     header, during = _target_header(target)
+    worker._ensure()  # started and loaded, so the CPU clock below reads the right processes
+    cpu0 = cpu_seconds(worker)
     held, t_hold = _timed(worker, {"op": "hold"}, "sending the inputs", args, kwargs)
+    cpu1 = cpu_seconds(worker)
     header = {**header, "spread": held._id, "hold": True, **({"device": device} if device != "cpu" else {})}
     result, t_call = _timed(worker, header, during)
     cuda_ms = worker.last_answer.get("cuda_ms")
+    cpu2 = cpu_seconds(worker)
     value, t_fetch = _timed(worker, {"op": "fetch", "handle": result._id}, during)
+    cpu3 = cpu_seconds(worker)
     worker.request({"op": "drop", "handles": [held._id, result._id]}, "freeing the inputs")
-    phases = {"call": t_call, "transfer": t_hold + t_fetch}
+    phases = {"call": t_call, "transfer": t_hold + t_fetch, "transfer_cpu": (cpu1 - cpu0) + (cpu3 - cpu2),
+              "call_cpu": cpu2 - cpu1}
     if isinstance(cuda_ms, (int, float)):
         phases["cuda_ms"] = float(cuda_ms)
     return value, phases
@@ -204,7 +236,7 @@ def compare(kind: str, student: remote.Worker, reference: remote.Worker, targets
     `inputs(i)` gives the (args, kwargs) of repeat i (warm-up repeats included); `check(got, want,
     args, kwargs)` raises if the student's result is wrong (every repeat is checked, so a fast
     wrong answer fails). Warm-up repeats are run and checked but not measured."""
-    samples = []
+    samples, pairs = [], []
     for i in range(warmup + repeats):
         args, kwargs = inputs(i)
         order = [("student", student), ("reference", reference)]
@@ -223,11 +255,16 @@ def compare(kind: str, student: remote.Worker, reference: remote.Worker, targets
             continue
         mine, theirs = got["student"][1], got["reference"][1]
         if kind == "time":
-            charged = max(0.0, mine["call"] + mine["transfer"] - theirs["transfer"])
-            samples.append(Sample(charged, theirs["call"], charged / theirs["call"],
-                                  {"student": mine, "reference": theirs}))
+            pairs.append((mine, theirs))
         else:
             if mine is None or theirs is None:
                 return Measurement(kind, [])
             samples.append(Sample(mine, theirs, max(mine, MEMORY_FLOOR) / max(theirs, MEMORY_FLOOR)))
+    if kind == "time" and pairs:
+        excess = max(0.0, statistics.median(m["transfer_cpu"] for m, _ in pairs)
+                     - statistics.median(t["transfer_cpu"] for _, t in pairs))
+        for mine, theirs in pairs:
+            charged = mine["call"] + excess
+            samples.append(Sample(charged, theirs["call"], charged / theirs["call"],
+                                  {"student": mine, "reference": theirs, "excess": excess}))
     return Measurement(kind, samples)

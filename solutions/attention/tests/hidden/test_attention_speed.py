@@ -1,0 +1,47 @@
+"""Speed and memory tests of the attention week (part 7), graded as ratios to the reference.
+
+The grader runs the reference solution in a second sandboxed worker and times both calls
+itself, on the same fresh inputs, interleaved (autograder/speed); the limits and the bands of
+partial credit are in assignment.toml (`[[speed]]`). Every repeat's result is also checked
+against the reference's, so a fast wrong answer scores nothing.
+
+Sizes were chosen with `adl bench attention`: many short sequences, so that a Python loop over
+the batch and head indices costs a per-iteration overhead many times over, while the
+vectorised reference does tens of milliseconds of work in a few large batched operations.
+"""
+
+import torch
+
+F64 = torch.float64
+
+# (B, H, T, d): 1024 independent (T, T) attentions; the reference does them in one batched matmul
+SPEED_SHAPE = (16, 64, 16, 16)
+
+
+def rand(g, *shape):
+    return torch.randn(*shape, generator=g, dtype=F64).to(torch.float32)
+
+
+def sdpa_inputs(g):
+    """Fresh q, k, v of SPEED_SHAPE for one repeat."""
+    return tuple(rand(g, *SPEED_SHAPE) for _ in range(3)), {}
+
+
+def test_speed_sdpa(speed, seed):
+    """Scaled dot-product attention over many short sequences runs within the time limit relative to the reference."""
+    speed.compare("scaled_dot_product_attention", sdpa_inputs, seed=seed)
+
+
+def test_speed_sdpa_gpu(speed, seed):
+    """On a GPU, scaled dot-product attention runs within the time limit relative to the reference."""
+    speed.compare("scaled_dot_product_attention", sdpa_inputs, seed=seed)
+
+
+def test_memory_chunked(speed, seed):
+    """Chunked attention at T=2048 needs at most a small multiple of the reference's extra memory."""
+
+    def inputs(g):
+        q, k, v = (rand(g, 2048, 64) for _ in range(3))
+        return (q, k, v), {"chunk_size": 512}
+
+    speed.compare("chunked_attention", inputs, seed=seed)
