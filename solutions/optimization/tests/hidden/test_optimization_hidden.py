@@ -280,11 +280,12 @@ def test_adam_follows_a_schedule(submission, seed):
 
 
 def test_adam_step_count_per_parameter(submission, seed):
-    """Bias correction counts each parameter's own steps: one without gradients for 8 steps starts at t = 1."""
+    """Bias correction counts each parameter's own steps: one without gradients for 8 steps starts at t = 1 (with L2 decay)."""
     g = torch.Generator().manual_seed(seed)
+    kwargs = dict(lr=0.05, weight_decay=0.05)
     params0, grads = start_params(g), grad_sequence(g, 20, none_for=(2, 8))
-    got = student_trajectory(submission, "Adam", dict(lr=0.05), params0, grads)
-    compare_trajectories(got, torch_trajectory(torch.optim.Adam, dict(lr=0.05), params0, grads), "Adam with late gradients")
+    got = student_trajectory(submission, "Adam", kwargs, params0, grads)
+    compare_trajectories(got, torch_trajectory(torch.optim.Adam, kwargs, params0, grads), "Adam with late gradients")
 
 
 def test_adam_zero_gradients(submission, seed):
