@@ -522,6 +522,7 @@ def effective_sample_size(chains):
         K          = the first k >= 1 with P_k < 0 (or the number of pairs if none is negative)
         P_k       <- min(P_k, P_{k-1}) for k = 1..K-1, in order   # make the sequence monotone
         tau        = -1 + 2 * sum_{k < K} P_k
+        tau        = max(tau, 1 / log10(m * T))   # as in Stan: antithetic chains can make tau <= 0
         ESS        = m * T / tau
     """
     ### BEGIN SOLUTION
@@ -540,7 +541,7 @@ def effective_sample_size(chains):
     negative = np.flatnonzero(pairs[1:] < 0)
     k = negative[0] + 1 if negative.size else pairs.size
     positive = np.minimum.accumulate(pairs[:k])
-    tau = -1.0 + 2.0 * positive.sum()
+    tau = max(-1.0 + 2.0 * positive.sum(), 1.0 / math.log10(m * n))
     return float(m * n / tau)
     ### END SOLUTION
 

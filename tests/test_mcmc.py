@@ -1,0 +1,31 @@
+"""The MCMC week meets the finished-assignment standard, checked with the real grader:
+`adl validate` (reference full marks, stubs zero, every stub and every mutant loses points).
+
+The statistical hidden tests' false-failure rates are checked over many seeds by
+`benchmarks/mcmc_false_failures.py`, which is too slow for the suite."""
+
+import pytest
+
+from conftest import ROOT
+from source_utils import validate, variants
+
+SOLUTION = ROOT / "solutions" / "mcmc"
+
+
+@pytest.fixture(scope="module")
+def checks():
+    return validate.validate(ROOT, "mcmc", jobs=2)
+
+
+def test_validate_mcmc_passes_every_check(checks):
+    failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
+    assert not failed, "\n".join(failed)
+
+
+def test_every_function_and_at_least_ten_mutants_are_exercised(checks):
+    names = {c.name for c in checks}
+    kinds = [v.kind for v in variants.variants(SOLUTION)]
+    assert kinds.count("mutant") >= 10
+    assert kinds.count("stub") == 17  # each solution region, stubbed alone
+    assert {"reference scores full marks", "stubs score zero", "release in sync"} <= names
+    assert len(checks) == len(kinds) + 1
