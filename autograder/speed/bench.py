@@ -57,8 +57,9 @@ def bench_variants(solution: Path) -> list[tuple[str, str, str, bool]]:
 
 
 def run(solution: Path, rounds: int = 1, repeats: int | None = None, seed: int = 0, only: list[str] | None = None,
-        threads: int | None = None, progress=lambda name: None) -> list[BenchRow]:
-    """Measure every bench variant; one BenchRow per (variant, speed test)."""
+        threads: int | None = None, progress=lambda name: None, tests: list[str] | None = None) -> list[BenchRow]:
+    """Measure the bench variants named in `only` (default: all); one BenchRow per (variant, speed
+    test). `tests` restricts the speed tests to these function names."""
     solution = Path(solution).resolve()
     man = manifest_mod.load(solution)
     if not man.speed:
@@ -67,9 +68,9 @@ def run(solution: Path, rounds: int = 1, repeats: int | None = None, seed: int =
     saved = {k: os.environ.get(k) for k in ("ADL_ONLY_SPEED", "ADL_SPEED_ROUNDS", "ADL_SPEED_REPEATS", "ADL_ALLOW_FORBIDDEN")}
     try:
         for name, why, source, allow in bench_variants(solution):
-            if only and name not in only and name != "reference":
+            if only and name not in only:
                 continue
-            os.environ.update(ADL_ONLY_SPEED="1", ADL_SPEED_ROUNDS=str(rounds))
+            os.environ.update(ADL_ONLY_SPEED=",".join(tests) if tests else "1", ADL_SPEED_ROUNDS=str(rounds))
             os.environ.pop("ADL_SPEED_REPEATS", None) if repeats is None else os.environ.update(ADL_SPEED_REPEATS=str(repeats))
             os.environ.pop("ADL_ALLOW_FORBIDDEN", None) if not allow else os.environ.update(ADL_ALLOW_FORBIDDEN="1")
             with tempfile.TemporaryDirectory(prefix="adl-bench-") as tmp:
@@ -147,7 +148,7 @@ def command(args, solution: Path, console) -> int:
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("benchmarking", total=len(names))
         try:
-            rows = run(solution, args.rounds, args.repeats, args.seed, args.only, args.threads,
+            rows = run(solution, args.rounds, args.repeats, args.seed, args.only and ["reference", *args.only], args.threads,
                        progress=lambda name: progress.advance(task))
         except ValueError as exc:
             console.print(f"[red]adl bench:[/] {exc}")
