@@ -92,10 +92,14 @@ class BatchReport:
     interrupted_before: int = 0
 
 
-def pending(gradebook, slug: str, force: bool) -> tuple[list[int], int]:
-    """Submission ids to grade now, and how many are skipped as already graded."""
+def pending(gradebook, slug: str, force: bool, students: list[str] | None = None) -> tuple[list[int], int]:
+    """Submission ids to grade now (of `students` only, if given), and how many are skipped
+    as already graded."""
     with gradebook.session() as s:
-        every = list(s.scalars(select(Submission.id).where(Submission.slug == slug).order_by(Submission.id)))
+        query = select(Submission.id).where(Submission.slug == slug).order_by(Submission.id)
+        if students:
+            query = query.where(Submission.student_id.in_(students))
+        every = list(s.scalars(query))
         counted = set(s.scalars(select(GradingRun.submission_id).join(Submission)
                                 .where(Submission.slug == slug, GradingRun.counted.is_(True))))
     todo = every if force else [i for i in every if i not in counted]
@@ -156,14 +160,15 @@ def _fail(gradebook, run_id: int, error: str) -> None:
 
 
 def grade_all(gradebook, store: Store, solution: Path, jobs: int = 2, force: bool = False,
-              on_start=None, on_done=None) -> BatchReport:
+              on_start=None, on_done=None, students: list[str] | None = None) -> BatchReport:
     """Grade the submissions of the assignment at `solution` that have no counted result
-    (all of them with `force`), `jobs` at a time. `on_start(total)` and `on_done(id)` report progress."""
+    (all of them with `force`; only those of `students` if given), `jobs` at a time.
+    `on_start(total)` and `on_done(id)` report progress."""
     man = manifest_mod.load(solution)
     with gradebook.session() as s:
         sync_assignment(s, solution)
     report = BatchReport(interrupted_before=mark_interrupted(gradebook))
-    todo, report.skipped = pending(gradebook, man.slug, force)
+    todo, report.skipped = pending(gradebook, man.slug, force, students)
     if on_start:
         on_start(len(todo))
     version = grader_version()

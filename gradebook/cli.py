@@ -3,7 +3,7 @@
     adl roster import FILE.csv
     adl roster list
     adl collect SLUG SOURCE [--assignment-id ID] [--at DATETIME]
-    adl grade SLUG --all [--jobs N] [--force]
+    adl grade SLUG --all [--jobs N] [--force] [--student ID ...]
     adl gradebook show [SLUG]
     adl gradebook adjust STUDENT SLUG POINTS --reason WHY [--by NAME]
     adl gradebook extend STUDENT SLUG (--days N | --until DATETIME) --reason WHY [--by NAME]
@@ -136,6 +136,8 @@ def extend_grade_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="grade every collected submission not graded yet (gradebook)")
     p.add_argument("--jobs", type=int, default=2, help="with --all: submissions graded at once")
     p.add_argument("--force", action="store_true", help="with --all: regrade submissions already graded")
+    p.add_argument("--student", action="append", metavar="ID", help="with --all: only this student's submissions "
+                   "(repeat for several), e.g. a TA's regrade with --force")
     _common(p)
 
 
@@ -148,6 +150,16 @@ def cmd_grade_all(args, root: Path) -> int:
 
     if args.submission:
         raise UsageError("give either a SUBMISSION or --all, not both")
+    if args.student:
+        from sqlalchemy import select
+
+        from gradebook.models import Student
+
+        gb_check, _ = _open(args, root)
+        with gb_check.session() as s:
+            unknown = sorted(set(args.student) - set(s.scalars(select(Student.id))))
+        if unknown:
+            raise UsageError(f"not on the roster: {', '.join(unknown)}")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     console = _console()
@@ -158,7 +170,7 @@ def cmd_grade_all(args, root: Path) -> int:
         task = progress.add_task(args.slug, total=None)
         report = batch.grade_all(gb, store, solution, jobs=args.jobs, force=args.force,
                                  on_start=lambda n: progress.update(task, total=n),
-                                 on_done=lambda _id: progress.advance(task))
+                                 on_done=lambda _id: progress.advance(task), students=args.student)
     if report.interrupted_before:
         console.print(f"{report.interrupted_before} grading run(s) of an earlier, killed batch were marked interrupted")
     console.print(f"[bold]{args.slug}[/]: {len(report.graded)} graded, {report.skipped} already graded (skipped), "

@@ -21,6 +21,12 @@ from gradebook.scores import Line, Sheet
 MARK = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "➖ skipped", "not run": "❌ not run"}
 
 
+def md(text: str) -> str:
+    """Text for a Markdown table cell or line: no markup (the text may be the student's own
+    exception message or name) and no `|` that would end the cell."""
+    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+
+
 def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
@@ -57,8 +63,8 @@ def hint(man: manifest_mod.Manifest | None, part_title: str) -> str:
 
 def markdown(line: Line, course: Course, title: str, man=None) -> str:
     st = line.student
-    out = [f"# {title}: feedback for {st.name} ({st.id})", ""]
-    out += ["| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in facts(line, course)], ""]
+    out = [f"# {md(title)}: feedback for {md(st.name)} ({md(st.id)})", ""]
+    out += ["| | |", "|---|---|", *[f"| {k} | {md(v)} |" for k, v in facts(line, course)], ""]
     run = line.run
     if run is None:
         out.append("No graded submission." if line.submission is None else "Your submission has not been graded yet.")
@@ -70,18 +76,18 @@ def markdown(line: Line, course: Course, title: str, man=None) -> str:
         p[1] += t.max_score
     if parts:
         out += ["## Points per part", "", "| part | points |", "|---|---:|"]
-        out += [f"| {name} | {got:.2f} / {total:.2f} |" for name, (got, total) in parts.items()] + [""]
+        out += [f"| {md(name)} | {got:.2f} / {total:.2f} |" for name, (got, total) in parts.items()] + [""]
         out += ["## Tests", "", "| test | kind | result | points | time | message |", "|---|---|---|---:|---:|---|"]
         for t in run.tests:
-            message = " ".join(t.message.split())[:300].replace("|", "\\|")
+            message = md(t.message[:300])  # may quote the student's own exception text
             if t.status != "passed" and hint(man, t.part):
-                message = (message + " — " if message else "") + hint(man, t.part)
-            out.append(f"| `{t.name}` | {t.kind} | {MARK.get(t.status, t.status)} | {t.score:.2f} / {t.max_score:.2f} "
+                message = (message + " — " if message else "") + md(hint(man, t.part))
+            out.append(f"| `{md(t.name)}` | {t.kind} | {MARK.get(t.status, t.status)} | {t.score:.2f} / {t.max_score:.2f} "
                        f"| {t.duration:.2f} s | {message} |")
         out.append("")
     notes = json.loads(run.notes or "[]")
     if notes:
-        out += ["## Notes from the grader", "", *[f"- {n}" for n in notes], ""]
+        out += ["## Notes from the grader", "", *[f"- {md(n)}" for n in notes], ""]
     out.append(f"<sub>graded {_when(run.finished_at)} in {run.execution_time or 0:.1f} s · seed {run.seed} · "
                f"grader {run.grader_version} · submission {line.submission.content_hash[:12]}</sub>")
     return "\n".join(out) + "\n"

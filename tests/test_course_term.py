@@ -173,12 +173,13 @@ def test_a_whole_term(course: Path, tmp_path: Path, capsys):
     png = (out_dir / "distribution.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
-    # --force regrades everything; still exactly one counted result per submission, same finals
-    assert adl(course, "grade", "toy", "--all", "--force") == 0
+    # a TA's regrade of two students: still exactly one counted result per submission, same finals
+    assert adl(course, "grade", "toy", "--all", "--force", "--student", "s002", "--student", "s006") == 0
+    assert "2 graded" in capsys.readouterr().out
     db = sqlite3.connect(course / "gradebook.db")
     counted = db.execute("SELECT submission_id, COUNT(*) FROM grading_runs WHERE counted GROUP BY submission_id").fetchall()
     assert len(counted) == 7 and all(n == 1 for _, n in counted)
-    assert db.execute("SELECT COUNT(*) FROM grading_runs WHERE status = 'done'").fetchone()[0] == 14
+    assert db.execute("SELECT COUNT(*) FROM grading_runs WHERE status = 'done'").fetchone()[0] == 7 + 2
     db.close()
     assert adl(course, "gradebook", "export", "--format", "csv", "--out", str(csv_path)) == 0
     again = {r["student_id"]: float(r["toy"]) for r in csv.DictReader(io.StringIO(csv_path.read_text()))}
