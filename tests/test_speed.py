@@ -5,6 +5,8 @@ the GPU test is "not run here" without changing the score."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from autograder import grading, manifest as manifest_mod
@@ -145,3 +147,63 @@ def test_fast_wrong_answer_earns_nothing(graded):
     speed = graded["fast_wrong"]["test_speed_sdpa"]
     assert speed.status == "failed" and speed.score == 0
     assert "differ" in speed.message and "speed test" in speed.message
+
+
+# ---------------------------------------------------------------------------- the other side is frozen
+
+SPINNER = '''
+import subprocess, threading, time
+
+CHILD = subprocess.Popen(["sleep", "60"])  # a process of its own: it must be frozen too
+state = {"n": 0}
+
+def _spin():
+    while True:
+        state["n"] += 1
+
+threading.Thread(target=_spin, daemon=True).start()
+
+def busy(seconds):
+    start, end = time.thread_time(), time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+    return time.thread_time() - start  # the CPU time this call used
+'''
+
+
+def _states(pids):
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            pass
+    return out
+
+
+def test_a_frozen_worker_and_everything_it_started_stop_using_the_cpu(tmp_path):
+    """While one side is measured, the other worker (its threads and child processes included)
+    is stopped, so a student's background work cannot slow the reference down."""
+    from autograder import remote, sandbox
+    from autograder.speed import measure
+
+    (tmp_path / "spinner.py").write_text(SPINNER)
+    worker = remote.Worker(tmp_path, "spinner", [], sandbox.Limits())
+    worker.start()
+    try:
+        assert worker.request({"op": "call", "target": "busy"}, "busy()", (0.01,)) >= 0
+        pids = measure._processes(worker)
+        assert len(pids) >= 2  # the worker and its `sleep` child (and bwrap's own processes)
+        with measure.frozen(worker):
+            states = _states(pids)
+            frozen_cpu0 = measure.cpu_seconds(worker)
+            time.sleep(0.3)
+            frozen_cpu1 = measure.cpu_seconds(worker)
+        assert set(states.values()) == {"T"}, states
+        assert frozen_cpu1 - frozen_cpu0 < 0.01  # the spinning thread got no CPU while frozen
+        assert "T" not in _states(pids).values()  # and everything runs again afterwards
+        before = measure.cpu_seconds(worker)
+        used = worker.request({"op": "call", "target": "busy"}, "busy()", (0.2,))
+        assert used > 0.01 and measure.cpu_seconds(worker) - before >= used - 0.005  # the clock sees the work
+    finally:
+        worker.stop()

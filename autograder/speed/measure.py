@@ -95,6 +95,32 @@ def _processes(worker: remote.Worker) -> set[int]:
     return found
 
 
+def _running_threads(pids: set[int]) -> int:
+    """How many threads of `pids` are not (yet) stopped."""
+    count = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            count += state not in ("T", "t", "Z", "X")
+    return count
+
+
+def _wait_until_stopped(pids: set[int], limit_s: float = 5.0) -> None:
+    """SIGSTOP takes effect when each thread is next scheduled (on a loaded machine, not at
+    once): wait until every thread is stopped, so none runs while the other side is measured."""
+    deadline = time.monotonic() + limit_s
+    while _running_threads(pids) and time.monotonic() < deadline:
+        time.sleep(0.0005)
+
+
 @contextlib.contextmanager
 def frozen(worker: remote.Worker | None):
     """Stop every process of `worker` for the duration (it must not compete for the CPU while
@@ -112,6 +138,7 @@ def frozen(worker: remote.Worker | None):
                         stopped.add(pid)
                     except OSError:
                         pass
+            _wait_until_stopped(stopped)
         yield
     finally:
         for pid in stopped:
