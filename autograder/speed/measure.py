@@ -30,7 +30,8 @@ work moved out of the call shows up in it in full.
 Memory. The extra resident memory of the whole round trip (inputs arriving, the call, the
 result leaving), read by this process from /proc (`autograder.memory`): the high-water mark
 after the call minus the lowest resident size seen from the start (sampled every millisecond,
-so memory freed during the call cannot hide a peak). On a GPU, the worker's allocator peak
+so memory freed during the call cannot hide a peak); where the worker has a cgroup v1, the
+larger of that and the whole worker tree's peak, so work done in a child process counts too. On a GPU, the worker's allocator peak
 (`torch.cuda.max_memory_allocated`), which student code could tamper with: CPU memory is the
 trusted measurement.
 """
@@ -244,13 +245,36 @@ def peak_call(worker: remote.Worker, target: Any, args: tuple, kwargs: dict, dev
     before = memory.reset_peak(pid) if pid else None
     if before is None:
         return worker.request(header, during, args, kwargs), None
+    group = _cgroup_peak_reset(worker)
     with _RssSampler(pid) as sampler:
         value = worker.request(header, during, args, kwargs)
     peak = memory.peak_since_reset(pid)
     if peak is None:
         return value, None
     lowest = before if sampler.lowest is None else min(before, sampler.lowest)
-    return value, max(0, peak - lowest)
+    extra = max(0, peak - lowest)
+    if group is not None:  # processes the student started count too (the whole worker tree)
+        folder, usage_before = group
+        try:
+            extra = max(extra, int((folder / "memory.max_usage_in_bytes").read_text()) - usage_before)
+        except (OSError, ValueError):
+            pass
+    return value, extra
+
+
+def _cgroup_peak_reset(worker: remote.Worker):
+    """cgroup v1: reset the worker tree's memory high-water mark; (folder, usage now) or None."""
+    cgroup = worker.cgroup
+    if cgroup is None or cgroup.version != "v1":
+        return None
+    for folder in cgroup.dirs:
+        if folder.parent.name == "memory":
+            try:
+                (folder / "memory.max_usage_in_bytes").write_text("0")
+                return folder, int((folder / "memory.usage_in_bytes").read_text())
+            except (OSError, ValueError):
+                return None
+    return None
 
 
 # ---------------------------------------------------------------------------- both sides
