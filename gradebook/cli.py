@@ -126,6 +126,8 @@ def cmd_collect(args, root: Path) -> int:
         console.print(f"  [red]rejected[/] {escape(label)}: {escape(why)}")
     for label, why in report.skipped:
         console.print(f"  [dim]skipped[/] {escape(label)}: {escape(why)}")
+    for group in report.identical:
+        console.print(f"  [magenta]identical[/] submissions (same SHA-256): {', '.join(group)}")
     return 1 if report.rejected or report.unmatched else 0
 
 

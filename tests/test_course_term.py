@@ -97,6 +97,7 @@ def test_a_whole_term(course: Path, tmp_path: Path, capsys):
     out = capsys.readouterr().out
     assert "7 received" in out and "1 unmatched" in out and "1 rejected" in out
     assert "zed.zip" in out and "s008.zip" in out and "unsafe" in out
+    assert "identical submissions (same SHA-256): s001, s004, s005" in out  # the three correct folders
     assert adl(course, "collect", "toy", str(inbox)) == 1  # collecting again adds nothing
     assert "0 received, 7 already collected" in capsys.readouterr().out
 
