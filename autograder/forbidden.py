@@ -7,6 +7,10 @@ following import aliases (`import torch.nn.functional as F` then
 `F.scaled_dot_product_attention`), starts in the forbidden name's package and ends with its
 last part, so re-exports (`torch.nn.modules.activation.MultiheadAttention`) count too.
 Names built at run time (`getattr(F, "scaled_" + ...)`) escape the scan; the trap catches them.
+
+An entry `pkg.*` forbids a whole package (`torch.*` in a NumPy-only week): any import of `pkg`
+or of a submodule, and any use of a name bound to one, counts; the worker refuses such imports
+from the student's module at run time.
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ def scan(path: Path, forbidden: tuple[str, ...] | list[str]) -> list[Use]:
     def banned(name: str) -> str | None:
         parts = name.split(".")
         for f in forbidden:
+            if f.endswith(".*"):  # the whole package
+                if name == f[:-2] or name.startswith(f[:-1]):
+                    return f
+                continue
             fparts = f.split(".")
             if parts[0] == fparts[0] and parts[-1] == fparts[-1]:
                 return f
@@ -68,7 +76,9 @@ def scan(path: Path, forbidden: tuple[str, ...] | list[str]) -> list[Use]:
         if isinstance(node, (ast.Name, ast.Attribute)):
             names.append(dotted(node))
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names += [f"{node.module}.{a.name}" for a in node.names]
+            names += [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
         for name in filter(None, names):
             hit = banned(name)
             if hit:

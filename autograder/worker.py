@@ -10,6 +10,7 @@ This process decides nothing: whatever it answers, the trusted side checks.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import importlib.util
 import json
@@ -62,6 +63,24 @@ def _forbid(dotted: str) -> None:
         targets.append(home)
     for target in targets:
         setattr(target, parts[-1], trap)
+
+
+def _forbid_package(package: str, module: str) -> None:
+    """Refuse `import package` (or a submodule) executed by the student's `module` itself.
+
+    Only imports whose caller's globals are the student module's are refused, so NumPy, the
+    protocol and the standard library import what they like; a name built at run time
+    (`importlib.import_module`) escapes, as for calls, and the static scan reports the rest."""
+    original = builtins.__import__
+    message = f"importing {package} is forbidden in this assignment: write it yourself"
+
+    def guarded(name, globals=None, locals=None, fromlist=(), level=0):
+        if (level == 0 and (name == package or name.startswith(package + "."))
+                and isinstance(globals, dict) and globals.get("__name__") == module):
+            raise ForbiddenCallError(message)
+        return original(name, globals, locals, fromlist, level)
+
+    builtins.__import__ = guarded
 
 
 class Server:
@@ -141,7 +160,10 @@ class Server:
 
     def load(self, directory: str, module: str, forbidden: list[str]) -> dict:
         for name in forbidden:
-            _forbid(name)
+            if name.endswith(".*"):
+                _forbid_package(name[:-2], module)
+            else:
+                _forbid(name)
         path = Path(directory) / f"{module}.py"
         if not path.is_file():
             raise FileNotFoundError(f"the submission has no {module}.py")
