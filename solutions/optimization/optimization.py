@@ -87,8 +87,12 @@ class Optimizer:
         return self.params
 
     def update(self, p, g, state):
-        """Update one parameter ``p`` in place from its gradient ``g``; subclasses implement this."""
-        raise NotImplementedError
+        """Update one parameter ``p`` in place from its gradient ``g``; subclasses implement this.
+
+        Treat ``g`` as read-only (it may be ``p.grad`` itself): write ``g = g + ...``, not ``g.add_(...)``.
+        """
+        raise NotImplementedError(f"{type(self).__name__}.update is not implemented yet: each optimiser "
+                                  "writes its own (README.md, parts 1-4)")
 
 
 def _check_nonnegative(**values):
