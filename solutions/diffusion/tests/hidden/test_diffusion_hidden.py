@@ -175,10 +175,11 @@ def trained_state(submission, reference, seed, name, args, loss, data, **options
 def check_training(errors, loss, what):
     """errors = [initial, trained] squared distance to the analytic optimum on fresh points.
 
-    The baseline is the same network before training. Calibration
-    (benchmarks/diffusion_calibration.py, reference loss, CALIBRATION_NOTE below) puts the trained/initial
-    ratio far below TRAIN_RATIO on every seed tried; a loss with a wrong sign or target stays near or
-    above 1.
+    The baseline is the same network before training. Calibration with the reference losses
+    (benchmarks/diffusion_calibration.py, 60 seeds, random mixtures as here): trained/initial ratio
+    DSM median 0.32, max 0.41; DDPM median 0.13, max 0.15; flow matching median 0.32, max 0.40. A
+    normal fit to the log-ratios puts TRAIN_RATIO = 0.6 at 6.4, 17 and 6.2 standard deviations, a
+    false-failure rate below 1e-9 per test. A loss with a wrong sign or target stays near or above 1.
     """
     ratio = errors[1] / errors[0]
     check(ratio < TRAIN_RATIO, f"after training with your {loss}, {what} is {ratio:.2f} of the initial one; "
