@@ -379,7 +379,7 @@ def hmc_step(x, log_prob, grad_log_prob, step_size, n_steps, p, u):
     Returns ``(x_new, accept)``.
     """
     ### BEGIN SOLUTION
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=float)
     x_new, p_new = leapfrog(x, p, grad_log_prob, step_size, n_steps)
     h_old = -log_prob(x) + 0.5 * (p**2).sum(axis=1)
     h_new = -log_prob(x_new) + 0.5 * (p_new**2).sum(axis=1)
@@ -407,7 +407,7 @@ def ula_step(x, grad_log_prob, step_size, z):
     Returns ``x_new`` ``(n, d)``.
     """
     ### BEGIN SOLUTION
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=float)
     return x + step_size * grad_log_prob(x) + math.sqrt(2.0 * step_size) * z
     ### END SOLUTION
 
@@ -440,7 +440,7 @@ def mala_step(x, log_prob, grad_log_prob, step_size, z, u):
     ``log(u) < mala_log_acceptance(x, y, ...)`` (use yours). Returns ``(x_new, accept)``.
     """
     ### BEGIN SOLUTION
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=float)
     y = x + step_size * grad_log_prob(x) + math.sqrt(2.0 * step_size) * z
     accept = np.log(u) < mala_log_acceptance(x, y, log_prob, grad_log_prob, step_size)
     return np.where(accept[:, None], y, x), accept
@@ -511,7 +511,7 @@ def autocorrelation(x, max_lag):
         rho_t    = gamma_t / gamma_0
     """
     ### BEGIN SOLUTION
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=float)
     n = x.size
     c = x - x.mean()
     # through the FFT, zero-padded to avoid wrap-around: O(T log T) instead of O(T * max_lag)
