@@ -56,9 +56,9 @@ def main() -> None:
             tests_run += len(entries)
             failures.update(e["nodeid"] for e in entries if e["outcome"] != "passed")
         print(f"in-process: {args.inprocess} runs, {tests_run} hidden test executions, "
-              f"{sum(failures.values())} failures ({time.perf_counter() - started:.0f} s)")
+              f"{sum(failures.values())} failures ({time.perf_counter() - started:.0f} s)", flush=True)
         for nodeid, count in failures.most_common():
-            print(f"  {count:4d}  {nodeid}")
+            print(f"  {count:4d}  {nodeid}", flush=True)
 
         full = 0
         started = time.perf_counter()
@@ -68,10 +68,10 @@ def main() -> None:
                 full += 1
             else:
                 failed = [t.name for t in result.tests if t.status != "passed"]
-                print(f"  seed {result.seed}: {result.score:.2f}/{result.max_score:.2f}, failed {failed}")
+                print(f"  seed {result.seed}: {result.score:.2f}/{result.max_score:.2f}, failed {failed}", flush=True)
         if args.graded:
             print(f"graded: {full} of {args.graded} runs with full marks ({time.perf_counter() - started:.0f} s, "
-                  f"sandbox {result.sandbox})")
+                  f"sandbox {result.sandbox})", flush=True)
 
 
 if __name__ == "__main__":
