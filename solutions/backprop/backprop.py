@@ -505,7 +505,9 @@ class Dual:
     """A pair (primal, tangent) of Tensors of the same shape: a point and a direction.
 
     Every operation goes through ``jvp_rule``, so a function written with these operators and
-    methods works on Tensors (reverse mode) and on Duals (forward mode) alike.
+    methods works on Tensors (reverse mode) and on Duals (forward mode) alike. A Dual may be
+    combined with a Tensor, an array or a number (they get a zero tangent) as long as the Dual
+    is the left operand or the other one is a number: ``tensor @ dual`` is not supported.
     """
 
     def __init__(self, primal, tangent):

@@ -721,16 +721,25 @@ def accuracy(weights, X, y):
 
 
 def test_mlp_reaches_95_percent_on_held_out_digits(submission, seed):
-    """The returned weights classify held-out digits (a fresh split) with at least 95% accuracy."""
-    Xtr, Xte, ytr, yte = digits_split(seed)
-    weights = submission.call("train_mlp", Xtr, ytr, seed=seed % 1000)
-    # False-failure rate for a correct solution: the reference's test error over many splits
-    # and seeds is about 2.5-3.5% (benchmarks/backprop_mlp_accuracy.py); with 450 test digits,
-    # failing needs >= 23 errors. With a per-digit error rate p = 0.035 (above every observed
-    # mean), P(Binomial(450, 0.035) >= 23) = 9e-3... see the note in README: we therefore
-    # also allow the grader's evaluation to average the errors of this split only.
-    acc = accuracy(weights, Xte, yte)
-    check(acc >= 0.95, f"held-out accuracy {acc:.3f} is below 0.95")
+    """Over a fresh 4-fold split of the digits, the returned weights classify held-out digits with >= 95% accuracy."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    correct = 0
+    folds = StratifiedKFold(n_splits=4, shuffle=True, random_state=seed % (2**31))
+    for k, (train, test) in enumerate(folds.split(X, y)):
+        weights = submission.call("train_mlp", X[train], y[train], seed=(seed + k) % 1000)
+        correct += accuracy(weights, X[test], y[test]) * len(test)
+    # Every digit is predicted once, by the model that did not train on it (4-fold cross-
+    # validation), so the pooled accuracy has a quarter of the variance of a single 25% split.
+    # False-failure rate for a correct solution: over single 25% splits the reference's accuracy
+    # has mean 0.971 and sd 0.007 (80 seeds, benchmarks/backprop_mlp_accuracy.py); pooled over 4
+    # folds the sd is about 0.0035 (measured: see the benchmark's CV line), so 0.95 is 6 sd below
+    # the mean and P(pooled accuracy < 0.95) ~ Phi(-6) ~ 1e-9 (normal approximation), far below 1e-4.
+    acc = correct / len(y)
+    check(acc >= 0.95, f"held-out accuracy {acc:.3f} (4-fold cross-validation) is below 0.95")
 
 
 def test_mlp_losses_decrease(submission, seed):
