@@ -4,9 +4,9 @@ Read README.md first: it gives the maths, the conventions and the points for eac
 
 Rules
 -----
-* Use only `math`, `numpy` and `scipy.linalg` (imported below). Anything from
-  `sklearn.decomposition` (PCA, FactorAnalysis, ...) and `scipy.stats.multivariate_normal` are
-  forbidden in this file: the grader traps them.
+* Use only `math`, `numpy` and `scipy.linalg` (imported below). Anything from `sklearn`
+  (PCA, FactorAnalysis, ...) and `scipy.stats.multivariate_normal` are forbidden in this file:
+  the grader refuses them.
 * Keep every name and signature in this file: the tests call them by name.
 * Inputs are float64 NumPy arrays; return float64 arrays (and Python floats for scalars). Do not
   modify the arrays you are given.
