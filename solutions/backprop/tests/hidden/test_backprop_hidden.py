@@ -392,10 +392,16 @@ def test_broadcast_gradients_through_backward(submission, seed):
 
 
 def test_broadcast_rejects_incompatible_shape(submission, seed):
-    """unbroadcast raises an error when the shape cannot broadcast to the gradient's shape."""
+    """unbroadcast raises ValueError when the shape cannot broadcast to the gradient's shape."""
     rng = rng_for(seed, 211)
-    with pytest.raises(Exception):
-        submission.call("unbroadcast", rng.normal(size=(3, 4)), (5,))
+    grad = rng.normal(size=(3, 4))
+    assert_close(np.asarray(submission.call("unbroadcast", grad, (1, 4)), dtype=np.float64),
+                 t(grad.sum(axis=0, keepdims=True)), what="unbroadcast to (1, 4)")
+    with pytest.raises(Exception) as caught:
+        submission.call("unbroadcast", grad, (5,))
+    # in-process the exception itself; from the sandboxed worker, an error that names its type
+    check(isinstance(caught.value, ValueError) or "ValueError" in str(caught.value),
+          "unbroadcast to an incompatible shape should raise ValueError")
 
 
 # ----------------------------------------------------------------------------- part 3: backward
