@@ -179,7 +179,7 @@ def ppca_em(X, n_components, max_iter=200, tol=1e-8, seed=0, W0=None, sigma2_0=N
         ll = ppca_log_likelihood(X, mean, W, sigma2)      # at the parameters before the step
         history.append(ll)
         if it > 1 and abs(ll - previous ll) < tol * N: stop   # converged
-        W, sigma2 = ppca_em_step(X, mean, W, sigma2)
+        W, sigma2 = ppca_em_step(X, mean, W, sigma2)      # one EM iteration
 
     Returns ``{"mean", "W", "sigma2", "log_likelihoods", "n_iter"}`` with the final parameters
     (float ``sigma2``), the list of recorded log-likelihoods (floats) and ``n_iter = len(history)``.
