@@ -467,7 +467,7 @@ def jvp_rule(op, primals, tangents, **kwargs):
     """
     ### BEGIN SOLUTION
     a, da = primals[0], tangents[0]
-    if op in ("add", "sub", "mul", "div", "matmul"):
+    if len(primals) == 2:
         b, db = primals[1], tangents[1]
         if op == "add":
             return a + b, da + db
@@ -477,7 +477,9 @@ def jvp_rule(op, primals, tangents, **kwargs):
             return a * b, da * b + a * db
         if op == "div":
             return a / b, (da * b - a * db) / (b * b)
-        return a @ b, da @ b + a @ db
+        if op == "matmul":
+            return a @ b, da @ b + a @ db
+        raise ValueError(f"no forward-mode rule for {op!r} with two operands")
     if op == "neg":
         return -a, -da
     if op == "pow":
