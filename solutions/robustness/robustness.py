@@ -286,6 +286,22 @@ def sample_counts(model, x, sigma, num_samples, *, num_classes=10, batch_size=10
     ### END SOLUTION
 
 
+class NoiseCounter:
+    """Given: your ``sample_counts`` with the base classifier and the noise level bound.
+
+    ``NoiseCounter(model, sigma, num_classes)(x, num_samples, batch_size=..., generator=...)``
+    returns ``sample_counts(model, x, sigma, num_samples, num_classes=num_classes, ...)``. The
+    grader's speed test times your ``sample_counts`` through it.
+    """
+
+    def __init__(self, model, sigma, num_classes=10):
+        self.model, self.sigma, self.num_classes = model, sigma, num_classes
+
+    def __call__(self, x, num_samples, batch_size=10_000, generator=None):
+        return sample_counts(self.model, x, self.sigma, num_samples, num_classes=self.num_classes,
+                             batch_size=batch_size, generator=generator)
+
+
 # ---------------------------------------------------------------------------------------------
 # Part 6: PREDICT (and part 9: the pipeline function predict)
 # ---------------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_pgd_stays_in_the_ball_and_beats_the_clean_input(submission, norm):
     delta = x_adv - x
     size = delta.abs().amax(dim=1) if norm == "linf" else delta.norm(dim=1)
     assert bool((size <= eps * (1 + 1e-5)).all())
-    assert bool(((x_adv >= 0) & (x_adv <= 1)).all())
+    assert bool(((x_adv >= -1e-6) & (x_adv <= 1 + 1e-6)).all())  # x + (clipped - x) may round by an ulp
     with torch.no_grad():
         clean = torch.nn.functional.cross_entropy(model(x), y)
         attacked = torch.nn.functional.cross_entropy(model(x_adv), y)

@@ -698,6 +698,7 @@ def test_pipeline_certify_on_linear_classifier(submission, seed):
 # ----------------------------------------------------------------------------- part 9: noise training
 
 
+@pytest.mark.time_limit(240)  # 15 epochs take about 2 s alone, far more on a loaded grading machine
 def test_training_with_noise_makes_network_robust_to_noise(submission, reference, seed):
     """Training with Gaussian noise (sigma = 0.5) from a given initialisation gives a network whose accuracy
     on noisy test inputs is far above that of ordinary training."""
