@@ -16,8 +16,21 @@ from the student's module at run time.
 from __future__ import annotations
 
 import ast
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+# CPython 3.11's AST builder keeps its recursion-depth counter per interpreter, not per thread;
+# two threads parsing at once (the validator grades variants in a thread pool) can trip
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905). Parsing
+# is milliseconds, so every parse in the grader goes through one lock.
+_PARSE_LOCK = threading.Lock()
+
+
+def parse(source: str | bytes, filename: str = "<submission>") -> ast.Module:
+    """`ast.parse`, serialised across threads; raises what `ast.parse` raises."""
+    with _PARSE_LOCK:
+        return ast.parse(source, filename)
 
 
 @dataclass(frozen=True)
@@ -35,8 +48,8 @@ def scan(path: Path, forbidden: tuple[str, ...] | list[str]) -> list[Use]:
     if not forbidden:
         return []
     try:
-        tree = ast.parse(Path(path).read_text(errors="replace"))
-    except (SyntaxError, ValueError, OSError, RecursionError, MemoryError):
+        tree = parse(Path(path).read_text(errors="replace"), str(path))
+    except (SyntaxError, ValueError, OSError, RecursionError, MemoryError, SystemError):
         return []
     aliases: dict[str, str] = {}
     for node in ast.walk(tree):

@@ -9,7 +9,6 @@ conftest.py, sitecustomize.py or numpy.py never reaches any Python path.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import random
@@ -201,7 +200,7 @@ def static_notes(module_file: Path, man: manifest_mod.Manifest) -> list[str]:
     if not module_file.exists():
         return []
     try:
-        compile(module_file.read_bytes(), module_file.name, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        forbidden.parse(module_file.read_bytes(), module_file.name)
     except SyntaxError as exc:
         where = f"line {exc.lineno}: " if exc.lineno else ""
         return [f"{module_file.name} does not compile ({where}{exc.msg}); every test fails"]

@@ -273,7 +273,7 @@ def evaluate(state_dict: dict[str, torch.Tensor], env_id: str = "CartPole-v1", e
     env = gym.make(env_id)
     policy = CategoricalPolicy(env.observation_space.shape[0], env.action_space.n)
     policy.load_state_dict(state_dict)
-    gen = torch.Generator().manual_seed(seed)
+    sampling_rng = torch.Generator().manual_seed(seed)  # used only when greedy=False
     returns = []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
@@ -281,7 +281,7 @@ def evaluate(state_dict: dict[str, torch.Tensor], env_id: str = "CartPole-v1", e
         while not done:
             x = torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0)
             with torch.no_grad():
-                action = policy.actor(x).argmax(-1) if greedy else policy.sample(x, gen)
+                action = policy.actor(x).argmax(-1) if greedy else policy.sample(x, sampling_rng)
             obs, reward, terminated, truncated, _ = env.step(int(action))
             total += float(reward)
             done = terminated or truncated
