@@ -10,11 +10,13 @@ STAMP := $(VENV)/.installed
 demo: $(STAMP)
 	$(BIN)/adl demo
 
+# `make test`: everything but the full validation of each assignment (every stubbed function
+# and every mutant graded), which `make validate` runs; CI (.ci/run) runs both.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not validation"
 
 validate: $(STAMP)
-	$(BIN)/adl validate
+	$(BIN)/python -m pytest -m validation
 
 release: $(STAMP)
 	$(BIN)/adl release

@@ -133,7 +133,10 @@ def seccomp_filter(scratch: Path) -> int | None:
 def worker_command(submission: Path, answer_fd: int, scratch: Path, limits: Limits,
                    name: str = "process", seccomp_fd: int | None = None) -> tuple[list[str], dict[str, str], str]:
     """argv, environment and in-worker submission path for a worker answering on `answer_fd`."""
-    python = [sys.executable, "-I", "-m", "autograder.worker", str(answer_fd), json.dumps(asdict(limits))]
+    # CUDA maps tens of GB of address space when it starts, so where a GPU is visible the
+    # worker's memory is capped by the cgroup alone (bwrap mode), not by RLIMIT_AS.
+    caps = {**asdict(limits), "address_space": not gpu_visible()}
+    python = [sys.executable, "-I", "-m", "autograder.worker", str(answer_fd), json.dumps(caps)]
     if name == "process":
         return python, worker_env(str(scratch)), str(submission)
     env = worker_env("/tmp")
@@ -171,6 +174,11 @@ def worker_command(submission: Path, answer_fd: int, scratch: Path, limits: Limi
     return argv + python, {"PATH": "/usr/bin:/bin"}, SANDBOX_SUBMISSION
 
 
+def gpu_visible() -> bool:
+    """Whether an NVIDIA device node exists (the worker may start CUDA)."""
+    return os.path.exists("/dev/nvidiactl") or any(Path("/dev").glob("nvidia[0-9]*"))
+
+
 def _python_paths() -> list[str]:
     """What the worker's interpreter needs to see: its installation, the virtual environment,
     and the autograder package (not the repository around it: no solutions, no hidden tests)."""
@@ -188,8 +196,9 @@ def apply_limits(limits: dict) -> None:
     import resource
 
     mib = 2**20
+    caps = [(resource.RLIMIT_AS, limits["memory_mb"] * mib)] if limits.get("address_space", True) else []
     for what, value in (
-        (resource.RLIMIT_AS, limits["memory_mb"] * mib),
+        *caps,
         (resource.RLIMIT_CPU, limits["cpu_s"]),
         (resource.RLIMIT_NOFILE, limits["open_files"]),
         (resource.RLIMIT_FSIZE, limits["file_size_mb"] * mib),

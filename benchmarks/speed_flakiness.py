@@ -7,7 +7,7 @@ measured exactly as in a grading run (warm-up, paired interleaved repeats, the i
 frozen, median ratio); rounds run in batches of `--batch` that share one pair of workers, and
 the table so far is printed after every batch (a run cut short still reports).
 
-    .venv/bin/python benchmarks/speed_flakiness.py [--rounds 100] [--busy 1] [--threads 1]
+    .venv/bin/python benchmarks/speed_flakiness.py [--rounds 100] [--busy 1] [--threads 1] [--gpu]
 
 Not part of `make test`: 100 rounds take tens of minutes.
 """
@@ -36,6 +36,13 @@ CASES = [
     ("sdpa_loop_over_heads", "test_speed_sdpa", "fail"),
     ("chunked_ignores_chunk_size", "test_memory_chunked", "fail"),
 ]
+# --gpu: the same verdicts for the CUDA tests (CUDA events for time, CUDA peak memory)
+GPU_CASES = [
+    ("reference", "test_speed_sdpa_gpu", "pass"),
+    ("reference", "test_memory_chunked_gpu", "pass"),
+    ("sdpa_loop_over_heads", "test_speed_sdpa_gpu", "fail"),
+    ("chunked_ignores_chunk_size", "test_memory_chunked_gpu", "fail"),
+]
 
 
 def main() -> None:
@@ -45,7 +52,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="math-library threads per worker (validate uses 1)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=10, help="rounds per grading run (one pair of workers)")
+    parser.add_argument("--gpu", action="store_true", help="the CUDA speed and memory tests instead (needs a GPU)")
     args = parser.parse_args()
+    global CASES
+    if args.gpu:
+        CASES = GPU_CASES
     console = Console(width=150)
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     started = time.monotonic()

@@ -14,11 +14,13 @@ def checks():
     return validate.validate(ROOT, "diffusion", jobs=2)
 
 
+@pytest.mark.validation
 def test_validate_diffusion_passes_every_check(checks):
     failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
     assert not failed, "\n".join(failed)
 
 
+@pytest.mark.validation
 def test_every_function_and_at_least_ten_mutants_are_exercised(checks):
     names = {c.name for c in checks}
     kinds = [v.kind for v in variants.variants(SOLUTION)]

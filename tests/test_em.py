@@ -16,11 +16,13 @@ def results():
     return validate.validate(ROOT, "em", jobs=2)
 
 
+@pytest.mark.validation
 def test_validate_em_passes_every_check(results):
     failed = [f"{c.name}: {c.detail}" for c in results if not c.ok]
     assert not failed, "\n".join(failed)
 
 
+@pytest.mark.validation
 def test_every_function_and_at_least_ten_mutants_are_exercised(results):
     names = {c.name for c in results}
     kinds = [v.kind for v in variants.variants(SOLUTION)]

@@ -15,7 +15,13 @@ from conftest import ROOT
 from source_utils import markers, variants
 
 ATTENTION = ROOT / "solutions" / "attention"
-SPEED_TESTS = "test_speed_sdpa or test_speed_sdpa_gpu or test_memory_chunked"
+SPEED_TESTS = "test_speed_sdpa or test_speed_sdpa_gpu or test_memory_chunked or test_memory_chunked_gpu"
+GPU_TESTS = ("test_speed_sdpa_gpu", "test_memory_chunked_gpu")
+
+
+def has_gpu() -> bool:
+    import torch
+    return torch.cuda.is_available()
 
 
 # ---------------------------------------------------------------------------- rules
@@ -130,10 +136,25 @@ def test_reference_passes_its_speed_and_memory_tests(graded):
         assert "the reference's" in tests[name].message  # the measured ratio is reported
 
 
-def test_gpu_test_is_not_run_here_and_costs_nothing(graded):
-    gpu = graded["reference"]["test_speed_sdpa_gpu"]
-    assert gpu.status == "skipped" and gpu.message.startswith(rules.NO_GPU) and gpu.max_score == 0
+def test_gpu_tests_are_not_run_here_and_cost_nothing(graded):
+    if has_gpu():
+        pytest.skip("this machine has a GPU: test_gpu_tests_grade_on_the_gpu applies")
+    for name in GPU_TESTS:
+        gpu = graded["reference"][name]
+        assert gpu.status == "skipped" and gpu.message.startswith(rules.NO_GPU) and gpu.max_score == 0
     assert sum(t.score for t in graded["reference"].values()) == pytest.approx(10)
+
+
+def test_gpu_tests_grade_on_the_gpu(graded):
+    """Runs only where CUDA is present (the project's GPU check, benchmarks/gpu_check.sh): the
+    reference passes both CUDA tests; the loop over heads fails the CUDA speed test."""
+    if not has_gpu():
+        pytest.skip("no GPU here")
+    for name in GPU_TESTS:
+        t = graded["reference"][name]
+        assert t.status == "passed" and t.score == t.max_score > 0 and "on the GPU" in t.message, t
+    assert graded["loop"]["test_speed_sdpa_gpu"].status == "failed"
+    assert graded["fast_wrong"]["test_speed_sdpa_gpu"].score == 0
 
 
 def test_loop_over_heads_fails_the_speed_test(graded):
@@ -147,6 +168,24 @@ def test_fast_wrong_answer_earns_nothing(graded):
     speed = graded["fast_wrong"]["test_speed_sdpa"]
     assert speed.status == "failed" and speed.score == 0
     assert "differ" in speed.message and "speed test" in speed.message
+
+
+def test_bench_tables_the_reference_and_the_naive_mutant():
+    """`adl bench`, restricted to one speed test and one mutant (one round each): a row per
+    variant, the reference near 1x, the loop over heads slower and counted as failing."""
+    from autograder.speed import bench
+
+    rows = bench.run(ATTENTION, rounds=1, repeats=3, threads=1, only=["reference", "sdpa_loop_over_heads"],
+                     tests=["test_speed_sdpa"])
+    by_variant = {r.variant: r for r in rows}
+    assert set(by_variant) == {"reference", "sdpa_loop_over_heads"}
+    assert all(r.test == "test_speed_sdpa" and not r.error and len(r.ratios) == 1 for r in rows), rows
+    assert by_variant["sdpa_loop_over_heads"].ratios[0] > by_variant["reference"].ratios[0]
+    assert by_variant["sdpa_loop_over_heads"].failures == 1
+    from rich.console import Console
+    console = Console(record=True, width=200)
+    console.print(bench.table(rows, 1, "attention"))
+    assert "sdpa_loop_over_heads" in console.export_text()
 
 
 # ---------------------------------------------------------------------------- the other side is frozen

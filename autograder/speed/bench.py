@@ -78,10 +78,10 @@ def run(solution: Path, rounds: int = 1, repeats: int | None = None, seed: int =
                 staged.mkdir()
                 (staged / f"{man.module}.py").write_text(source)
                 outcome = grading.run_pytest(solution, staged, Path(tmp), seed, 3600, threads=threads)
-            tests = [e for e in outcome.entries if e.get("event") == "test"]
-            if not tests:
+            reported = [e for e in outcome.entries if e.get("event") == "test"]
+            if not reported:
                 rows.append(BenchRow(name, why, "(all)", error=f"no speed test reported\n{outcome.log[-500:]}"))
-            for e in tests:
+            for e in reported:
                 row = BenchRow(name, why, e["function"])
                 report = e.get("speed")
                 if e["outcome"] == "skipped":
