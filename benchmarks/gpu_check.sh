@@ -20,4 +20,4 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee 
 $PY -c 'import torch; print("torch", torch.__version__, "cuda available:", torch.cuda.is_available())' | tee -a "$OUT/gpu.txt"
 $PY -m pytest -q -p no:cacheprovider -p no:randomly tests/test_speed.py -rs 2>&1 | tee "$OUT/test_speed.log"
 $PY benchmarks/speed_flakiness.py --gpu --rounds "${ROUNDS:-100}" --busy 2 --batch 25 --threads 1 2>&1 | tee "$OUT/flakiness.log"
-$PY -m autograder.cli bench attention --rounds 5 --threads 1 2>&1 | tee "$OUT/bench.log"
+$PY -m autograder bench attention --rounds 5 --threads 1 2>&1 | tee "$OUT/bench.log"
