@@ -4,7 +4,7 @@ It grades, with the real grader but only the `[[speed]]` tests, the reference (a
 the noise floor), every mutant marked `speed = true` in mutants.toml (the naive solutions the
 limits must catch) and every `[[oracles]]` entry (torch's own kernels, forbidden calls allowed:
 how fast it can be). Each variant is measured `rounds` times, each time as in a real grading
-run (warm-up, paired interleaved repeats, median ratio), and the table shows the median time
+run (warm-up, paired interleaved repeats, each side's fastest repeat), and the table shows the median time
 or memory, the ratio to the reference, the spread of ratios over the rounds, and how often the
 variant would fail. Thresholds are chosen from these numbers, with room for the noise.
 """
@@ -27,7 +27,7 @@ class BenchRow:
     why: str
     test: str
     kind: str = ""
-    ratios: list[float] = field(default_factory=list)  # one per round: that round's median ratio
+    ratios: list[float] = field(default_factory=list)  # one per round: that round's verdict ratio
     student: list[float] = field(default_factory=list)
     reference: list[float] = field(default_factory=list)
     credits: list[float] = field(default_factory=list)
@@ -155,7 +155,7 @@ def command(args, solution: Path, console) -> int:
             return 2
     man = manifest_mod.load(solution)
     console.print(table(rows, args.rounds, f"adl bench {man.slug}: {args.rounds} round(s) per variant; ratio = "
-                        "the median of each round's paired ratios (student side / reference), median over rounds"))
+                        "each round's verdict ratio (fastest student repeat / fastest reference repeat; median repeat for memory), median over rounds"))
     for rule in man.speed:
         console.print(f"  {', '.join(rule.tests)}: {rule.kind} on {rule.device}; {rule.describe()}; "
                       f"{rule.repeats} repeats after {rule.warmup} warm-up")

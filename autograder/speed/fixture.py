@@ -121,7 +121,7 @@ class Speed:
     def message(self, m: measure.Measurement, credit: float) -> str:
         rule = self.rule
         if m.kind == "time":
-            what = (f"{m.ratio:.2f}x the reference's time (median of {len(m.samples)} paired runs: yours "
+            what = (f"{m.ratio:.2f}x the reference's time (fastest of {len(m.samples)} interleaved runs each: yours "
                     f"{m.student * 1e3:.1f} ms, the reference's {m.reference * 1e3:.1f} ms")
         else:
             what = (f"{m.ratio:.2f}x the reference's peak memory (yours {m.student / 2**20:.1f} MiB extra, "
