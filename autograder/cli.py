@@ -31,6 +31,7 @@ from autograder import grading, manifest as manifest_mod
 from autograder.reporters import gradescope, terminal
 from autograder.speed import bench as speed_bench
 from gradebook import cli as gradebook_cli
+from notebooks import cli as notebooks_cli
 
 console = terminal.make_console()
 
@@ -299,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     speed_bench.add_parser(sub)
     gradebook_cli.add_parsers(sub)
+    notebooks_cli.add_parsers(sub)
     return parser
 
 
@@ -316,6 +318,7 @@ def cmd_gradescope(args, root: Path) -> int:
 COMMANDS = {"list": cmd_list, "release": cmd_release, "test": cmd_test, "grade": cmd_grade,
             "validate": cmd_validate, "demo": cmd_demo, "gradescope": cmd_gradescope}
 COMMANDS.update(gradebook_cli.COMMANDS)
+COMMANDS.update(notebooks_cli.COMMANDS)
 COMMANDS["bench"] = lambda args, root: speed_bench.command(args, solution_dir(root, args.slug), console)
 
 
