@@ -32,10 +32,15 @@ bench: $(STAMP)
 # several GB of CUDA wheels).
 # bubblewrap (Debian package) is the grader's sandbox; without it grading still works, in a
 # weaker mode that every result reports.
+# Pango (Debian packages) is what WeasyPrint draws text with: `adl export-pdf` needs it.
 $(STAMP): pyproject.toml
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null); } || \
 	  echo "warning: bubblewrap is not installed; grading will run in the weaker process mode"
+	@(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null) | grep -q libpangoft2 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null); } || \
+	  echo "warning: Pango is not installed; \`adl export-pdf\` needs it (Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .

@@ -222,13 +222,18 @@ def _show(args, root, gb, course) -> int:
             a = sheet.assignments[0]
             table = Table(title=f"{a.slug}: {a.title} · due {week.due or '—'} UTC · {week.late.describe()}",
                           title_justify="left")
-            for col in ("student", "section", "submitted (UTC)", "status", "tests", "late", "penalty", "adjust", "final"):
-                table.add_column(col, justify="right" if col in ("tests", "penalty", "adjust", "final", "late") else "left")
+            notebook = bool(sheet.notebook_points.get(a.slug))
+            columns = ["student", "section", "submitted (UTC)", "status", "tests", *(["notebook"] if notebook else []),
+                       "late", "penalty", "adjust", "final"]
+            for col in columns:
+                table.add_column(col, justify="left" if col in ("student", "section", "submitted (UTC)", "status") else "right")
             for st in sheet.students:
                 l = sheet.lines[(st.id, a.slug)]
                 table.add_row(st.id, st.section, str(l.submission.submitted_at)[:16] if l.submission else "—",
                               l.status + (" (ext.)" if l.extension else ""),
-                              f"{l.earned:.2f}" if l.earned is not None else "—",
+                              f"{l.code:.2f}/{l.code_points:g}" if l.code is not None else "—",
+                              *([(f"{l.notebook_score:.2f}/{l.notebook_points:g}" if l.notebook else "—")
+                                 + (f" ({l.notebook_ungraded} to grade)" if l.notebook_ungraded else "")] if notebook else []),
                               f"{l.days_late} d" if l.days_late else "", f"-{100 * l.penalty:.0f}%" if l.penalty else "",
                               f"{l.adjusted:+g}" if l.adjustments else "",
                               f"{l.final:.2f}/{l.points:g}" if l.final is not None else "pending")
@@ -243,7 +248,7 @@ def _show(args, root, gb, course) -> int:
             table.add_column("student")
             table.add_column("section")
             for a in sheet.assignments:
-                table.add_column(f"{a.slug} /{a.points:g}", justify="right")
+                table.add_column(f"{a.slug} /{sheet.points(a.slug):g}", justify="right")
             table.add_column("total", justify="right")
             for st in sheet.students:
                 got, out_of, complete = sheet.total(st.id)

@@ -48,7 +48,7 @@ def render(sheet: Sheet, course: Course, fmt: str) -> str:
             canvas_id = course.week(a.slug).canvas_id
             titles.append(f"{a.title} ({canvas_id})" if canvas_id else a.title)
         w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles])
-        w.writerow(["    Points Possible", "", "", "", "", *[number(a.points) for a in sheet.assignments]])
+        w.writerow(["    Points Possible", "", "", "", "", *[number(sheet.points(a.slug)) for a in sheet.assignments]])
         for st in sheet.students:
             w.writerow([st.name, "", st.id, st.email, st.section,
                         *[number(sheet.lines[(st.id, s)].final) for s in slugs]])

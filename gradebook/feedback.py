@@ -36,8 +36,11 @@ def facts(line: Line, course: Course) -> list[tuple[str, str]]:
     week = course.week(line.slug)
     rows = [("submitted", _when(line.submission.submitted_at) if line.submission else "no submission"),
             ("due", _when(line.due) + (f" (extension: {line.extension.reason})" if line.extension else ""))]
-    if line.earned is not None:
-        rows.append(("tests", f"{line.earned:.2f} / {line.points:g}"))
+    if line.code is not None:
+        rows.append(("tests", f"{line.code:.2f} / {line.code_points:g}"))
+    if line.notebook:
+        waiting = f" ({line.notebook_ungraded} written answer(s) not graded yet)" if line.notebook_ungraded else ""
+        rows.append(("notebook", f"{line.notebook_score:.2f} / {line.notebook_points:g}{waiting}"))
     if line.submission is not None and line.due is not None:
         if line.days_late:
             rows.append(("late", f"{line.days_late} day(s): {week.late.describe()} → −{100 * line.penalty:.0f}%"))

@@ -144,3 +144,35 @@ class Extension(Base):
     reason: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class NotebookGrade(Base):
+    """One graded cell of a student's seminar notebook, as nbgrader's gradebook holds it:
+    autograded check cells (auto score) and written answers graded by hand in formgrader or
+    with `adl notebook grade` (manual score). `adl notebook import` refreshes these rows."""
+
+    __tablename__ = "notebook_grades"
+    __table_args__ = (UniqueConstraint("student_id", "slug", "cell"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"), index=True)
+    slug: Mapped[str] = mapped_column(ForeignKey("assignments.slug"), index=True)
+    cell: Mapped[str] = mapped_column(String(200))  # nbgrader's grade_id
+    kind: Mapped[str] = mapped_column(String(16))  # autograded | manual
+    max_score: Mapped[float] = mapped_column(Float)
+    auto_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    manual_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    needs_manual_grade: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str] = mapped_column(Text, default="")  # the grader's (a person's) comment
+    notice: Mapped[str] = mapped_column(Text, default="")  # the cell was deleted, duplicated or edited
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+
+    @property
+    def score(self) -> float | None:
+        """What the cell earns: the manual score where a person gave one, else the auto score;
+        None while it waits for a person."""
+        if self.manual_score is not None:
+            return self.manual_score
+        if self.needs_manual_grade:
+            return None
+        return self.auto_score or 0.0

@@ -1,9 +1,10 @@
 """Generate the student release `assignments/<slug>/` from `solutions/<slug>/`.
 
 What ships: the task sheet (README.md), the module with every solution region replaced by a
-loud stub, the public tests, the seminar notebook (solutions stripped, outputs cleared), the
-manifest with the counts of public and hidden tests appended, and a conftest.py that gives
-the public tests an in-process `submission` fixture. What never ships: hidden tests,
+loud stub, the public tests, the seminar notebook (built by nbgrader's own generator, see
+notebooks/generate.py) with the public otter checks of its exercises (`checks/`), the manifest
+with the counts of public and hidden tests appended, and a conftest.py that gives the public
+tests an in-process `submission` fixture. What never ships: hidden tests,
 mutants, the reference code, anything else in the solution folder.
 
 The output is a pure function of the solution folder (sorted, no timestamps, "\\n" line
@@ -12,15 +13,16 @@ endings), so `--check` can compare it byte for byte with what is committed.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 from autograder import grading, manifest as manifest_mod
+from notebooks import generate
 from source_utils import markers
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOTEBOOK = "seminar.ipynb"
+CHECKS = "checks"  # otter-grader test files of the notebook's exercises (public cases only)
 
 
 def _where(man: manifest_mod.Manifest):
@@ -36,38 +38,6 @@ def stub_module(man: manifest_mod.Manifest, text: str, keep=lambda region: False
     """The released module: solution regions replaced by stubs (except those `keep` selects)."""
     filename = f"{man.module}.py"
     return markers.strip(text, markers.module_stub(filename, _where(man)), keep=keep, where=filename)
-
-
-def strip_notebook(text: str) -> str:
-    """Student notebook: solution regions stubbed, hidden-test blocks dropped, outputs cleared."""
-    nb = json.loads(text)
-    for cell in nb.get("cells", []):
-        source = "".join(cell.get("source", []))
-        if cell.get("cell_type") == "code":
-            source = _drop_hidden(source)
-            source = markers.strip(source, lambda r: [f"{r.indent}# YOUR CODE HERE",
-                                                      f"{r.indent}raise NotImplementedError()"], where=NOTEBOOK)
-            cell["outputs"] = []
-            cell["execution_count"] = None
-        elif markers.BEGIN in source:
-            source = markers.strip(source, lambda r: ["YOUR ANSWER HERE"], where=NOTEBOOK)
-        cell["source"] = source.rstrip("\n").splitlines(keepends=True)
-        cell.get("metadata", {}).pop("execution", None)
-        cell.pop("id", None)
-    nb.setdefault("metadata", {}).pop("widgets", None)
-    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def _drop_hidden(source: str) -> str:
-    out, hiding = [], False
-    for line in source.splitlines():
-        if line.strip() == markers.BEGIN_HIDDEN:
-            hiding = True
-        elif line.strip() == markers.END_HIDDEN:
-            hiding = False
-        elif not hiding:
-            out.append(line)
-    return "\n".join(out)
 
 
 def release_files(solution: Path, counts: dict[str, int] | None = None) -> dict[str, bytes]:
@@ -90,7 +60,9 @@ def release_files(solution: Path, counts: dict[str, int] | None = None) -> dict[
     for test in sorted((solution / "tests" / "public").glob("*.py")):
         files[f"tests/{test.name}"] = test.read_bytes()
     if (solution / NOTEBOOK).exists():
-        files[NOTEBOOK] = strip_notebook((solution / NOTEBOOK).read_text()).encode()
+        files[NOTEBOOK] = generate.student_notebook(solution / NOTEBOOK, solution.name).encode()
+    for check in sorted((solution / CHECKS).glob("*.py")):  # the notebook's public otter checks
+        files[f"{CHECKS}/{check.name}"] = check.read_bytes()
     return files
 
 
