@@ -30,8 +30,11 @@ from rich.table import Table
 from autograder import grading, manifest as manifest_mod
 from autograder.reporters import gradescope, terminal
 from autograder.speed import bench as speed_bench
-from gradebook import cli as gradebook_cli
-from notebooks import cli as notebooks_cli
+try:  # the instructor's commands; the repository students clone ships `autograder` alone
+    from gradebook import cli as gradebook_cli
+    from notebooks import cli as notebooks_cli
+except ImportError:
+    gradebook_cli = notebooks_cli = None
 
 console = terminal.make_console()
 
@@ -161,7 +164,7 @@ def cmd_test(args, root: Path) -> int:
 
 
 def cmd_grade(args, root: Path) -> int:
-    if args.all:
+    if getattr(args, "all", False):
         return gradebook_cli.cmd_grade_all(args, root)
     if args.submission is None:
         raise UsageError("name the SUBMISSION to grade, or give --all to grade every collected one")
@@ -288,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the full grading record (JSON) here")
     p.add_argument("--seed", type=int, help="the seed of an earlier run, to reproduce it")
     p.add_argument("-v", "--verbose", action="store_true", help="full failure messages")
-    gradebook_cli.extend_grade_parser(p)
+    if gradebook_cli is not None:
+        gradebook_cli.extend_grade_parser(p)
 
     p = sub.add_parser("validate", help="reference full marks, stubs zero, every stub and mutant loses points")
     p.add_argument("slugs", nargs="*")
@@ -299,8 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("slug", nargs="?", default="attention")
     p.add_argument("--seed", type=int)
     speed_bench.add_parser(sub)
-    gradebook_cli.add_parsers(sub)
-    notebooks_cli.add_parsers(sub)
+    for extra in (gradebook_cli, notebooks_cli):
+        if extra is not None:
+            extra.add_parsers(sub)
     return parser
 
 
@@ -317,8 +322,9 @@ def cmd_gradescope(args, root: Path) -> int:
 
 COMMANDS = {"list": cmd_list, "release": cmd_release, "test": cmd_test, "grade": cmd_grade,
             "validate": cmd_validate, "demo": cmd_demo, "gradescope": cmd_gradescope}
-COMMANDS.update(gradebook_cli.COMMANDS)
-COMMANDS.update(notebooks_cli.COMMANDS)
+for extra in (gradebook_cli, notebooks_cli):
+    if extra is not None:
+        COMMANDS.update(extra.COMMANDS)
 COMMANDS["bench"] = lambda args, root: speed_bench.command(args, solution_dir(root, args.slug), console)
 
 

@@ -64,6 +64,17 @@ def hint(man: manifest_mod.Manifest | None, part_title: str) -> str:
     return ""
 
 
+def notebook_rows(line: Line) -> list[tuple[str, str, str, str]]:
+    """(cell, kind, points, remarks) of the seminar notebook's graded cells, in cell-name order;
+    remarks are the grader's comment and what happened to the cell (deleted, duplicated, edited)."""
+    rows = []
+    for g in line.notebook:
+        points = "not graded yet" if g.score is None else f"{g.score:.2f} / {g.max_score:.2f}"
+        remarks = " — ".join(text for text in (g.comment, g.notice) if text)
+        rows.append((g.cell, "written answer" if g.kind == "manual" else "check cell", points, remarks))
+    return rows
+
+
 def markdown(line: Line, course: Course, title: str, man=None) -> str:
     st = line.student
     out = [f"# {md(title)}: feedback for {md(st.name)} ({md(st.id)})", ""]
@@ -87,6 +98,10 @@ def markdown(line: Line, course: Course, title: str, man=None) -> str:
                 message = (message + " — " if message else "") + md(hint(man, t.part))
             out.append(f"| `{md(t.name)}` | {t.kind} | {MARK.get(t.status, t.status)} | {t.score:.2f} / {t.max_score:.2f} "
                        f"| {t.duration:.2f} s | {message} |")
+        out.append("")
+    if line.notebook:
+        out += ["## Seminar notebook", "", "| cell | kind | points | remarks |", "|---|---|---:|---|"]
+        out += [f"| `{md(cell)}` | {kind} | {points} | {md(remarks)} |" for cell, kind, points, remarks in notebook_rows(line)]
         out.append("")
     notes = json.loads(run.notes or "[]")
     if notes:
@@ -117,6 +132,10 @@ def to_html(line: Line, course: Course, title: str, man=None) -> str:
         if tests:
             body.append("<h2>Tests</h2><table><tr><th>test</th><th>part</th><th>kind</th><th>result</th><th>points</th>"
                         "<th>time</th><th>message</th></tr>" + "".join(tests) + "</table>")
+        if line.notebook:
+            body.append("<h2>Seminar notebook</h2><table><tr><th>cell</th><th>kind</th><th>points</th><th>remarks</th></tr>"
+                        + "".join(f"<tr><td><code>{e(c)}</code></td><td>{e(k)}</td><td>{e(p)}</td><td>{e(r)}</td></tr>"
+                                  for c, k, p, r in notebook_rows(line)) + "</table>")
         notes = json.loads(run.notes or "[]")
         if notes:
             body.append("<h2>Notes from the grader</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")

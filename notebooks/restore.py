@@ -52,6 +52,19 @@ def _kind(cell) -> str:
     return "read-only"
 
 
+def _place(nb, release_cells, index: int) -> int:
+    """Where the released cell `index` goes back: after the nearest earlier released cell that
+    is in the notebook, else before the nearest later one, else at the end."""
+    where = {grade_id(c): i for i, c in reversed(list(enumerate(nb.cells))) if grade_id(c)}
+    for earlier in reversed(release_cells[:index]):
+        if grade_id(earlier) in where:
+            return where[grade_id(earlier)] + 1
+    for later in release_cells[index + 1:]:
+        if grade_id(later) in where:
+            return where[grade_id(later)]
+    return len(nb.cells)
+
+
 def compare(submitted: NotebookNode, released: NotebookNode) -> tuple[NotebookNode, dict[str, str]]:
     """(repaired copy of `submitted`, {grade_id: what happened to that cell})."""
     nb = copy.deepcopy(submitted)
@@ -84,13 +97,7 @@ def compare(submitted: NotebookNode, released: NotebookNode) -> tuple[NotebookNo
         gid = grade_id(original)
         if gid in present:
             continue
-        # after the nearest earlier released cell that is in the notebook, else at the top
-        at = 0
-        for earlier in reversed(release_cells[:index]):
-            positions = [i for i, c in enumerate(nb.cells) if grade_id(c) == grade_id(earlier)]
-            if positions:
-                at = positions[0] + 1
-                break
+        at = _place(nb, release_cells, index)
         restored = copy.deepcopy(original)
         if restored["cell_type"] == "code":
             restored["outputs"], restored["execution_count"] = [], None
@@ -108,7 +115,9 @@ def compare(submitted: NotebookNode, released: NotebookNode) -> tuple[NotebookNo
         lines = [HEADING, "",
                  "Your notebook did not have the released structure, so it was repaired before grading:", ""]
         lines += [f"- {text}" for text in notices.values()]
-        lines += ["", f"<!-- adl-notices {json.dumps(notices, sort_keys=True)} -->"]
+        # "<" and ">" escaped so no text can close the HTML comment early
+        encoded = json.dumps(notices, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
+        lines += ["", f"<!-- adl-notices {encoded} -->"]
         nb.cells.insert(0, NotebookNode({"cell_type": "markdown", "metadata": {}, "source": "\n".join(lines)}))
     return nb, notices
 

@@ -154,8 +154,11 @@ def test_student_repository_runs_its_public_tests(tmp_path):
     target = tmp_path / "student"
     student_repo.export(ROOT, ["attention"], target)
     summary = tmp_path / "summary.md"
-    proc = subprocess.run([sys.executable, "-m", "autograder", "--root", str(target), "test", "attention",
-                           "--markdown", str(summary)], capture_output=True, text=True, timeout=300)
+    # as in a student's clone: `autograder` from the clone, and no instructor packages at all
+    only_autograder = ("import sys; sys.path.insert(0, sys.argv.pop(1)); sys.modules['gradebook'] = None; "
+                       "sys.modules['notebooks'] = None; from autograder.cli import main; sys.exit(main())")
+    proc = subprocess.run([sys.executable, "-c", only_autograder, str(target), "--root", str(target), "test",
+                           "attention", "--markdown", str(summary)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1  # the stubs fail the public tests
     assert "hidden tests are not run here" in proc.stdout
     assert "### attention: public: 0/" in summary.read_text()

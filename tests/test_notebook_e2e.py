@@ -188,6 +188,12 @@ def test_attention_notebook_from_release_to_gradebook(tmp_path: Path, capsys):
         assert "missing" in by_cell["check_tiny_lm"].notice
     gbk.close()
 
+    # adl's feedback: both parts, the TA's comment, the repaired cells, no hidden test
+    assert adl("feedback", SLUG, "--out", str(tmp_path / "feedback"), *db) == 0
+    report = (tmp_path / "feedback" / "s001.md").read_text()
+    assert "## Seminar notebook" in report and "clear and complete" in report and "was missing" in report
+    assert not [line for line in hidden if line in report]
+
     # the PDF a TA uploads to Gradescope: the student's own notebook (Gradescope shows it back to
     # the student, so never the autograded copy, which holds the hidden tests)
     out = tmp_path / "s001.pdf"
