@@ -5,7 +5,8 @@ One run does what a term does: `adl notebook setup` writes the nbgrader course f
 fills it in (and mangles it: deletes a check cell, duplicates a cell, edits a read-only one),
 one hands in the untouched stubs, both `nbgrader submit`; `nbgrader collect` and `nbgrader
 autograde` grade the notebooks in the sandboxed kernel; a TA enters manual scores (with
-`adl notebook grade` and with nbgrader's API, which is what formgrader calls); `adl collect`
+`adl notebook grade`, and in formgrader through its REST API on a real Jupyter server);
+nbgrader's feedback shows no hidden test; `adl collect`
 takes the same submissions from the exchange and `adl grade --all` grades the module; `adl
 notebook import` brings the notebook scores in, and the gradebook shows both parts; `adl
 export-pdf` writes the PDF for Gradescope.
@@ -16,14 +17,20 @@ from the code under test.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import html
 import json
 import os
 import re
+import secrets
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -48,6 +55,40 @@ def nbgrader(cwd: Path, *argv: str) -> str:
                           timeout=900)
     assert done.returncode == 0, f"nbgrader {' '.join(argv)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
     return done.stdout + done.stderr
+
+
+@contextlib.contextmanager
+def formgrader(course: Path):
+    """A Jupyter server with nbgrader's formgrader in `course`; yields put(path, json) -> json."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    server = subprocess.Popen([str(VENV_BIN / "jupyter"), "server", "--no-browser", f"--port={port}",
+                               f"--ServerApp.token={token}", "--allow-root", f"--ServerApp.root_dir={course}"],
+                              cwd=course, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base, headers = f"http://127.0.0.1:{port}/formgrader/api", {"Authorization": f"token {token}"}
+
+    def call(path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{base}/{path}", data=data, headers=headers, method="PUT" if data else "GET")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.load(answer)
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                assert call("status")["status"]
+                break
+            except (OSError, urllib.error.URLError):
+                assert time.monotonic() < deadline and server.poll() is None, "formgrader did not start"
+                time.sleep(0.5)
+        yield call
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def source_cells() -> dict[str, dict]:
@@ -149,15 +190,16 @@ def test_attention_notebook_from_release_to_gradebook(tmp_path: Path, capsys):
         leaked = [line for line in hidden if line in text]
         assert not leaked, f"feedback of {student} shows hidden tests: {leaked[:2]}"
 
-    # a TA grades written answers: with adl, and through nbgrader's API as formgrader does
+    # a TA grades written answers: with adl, and in nbgrader's formgrader (its REST API, on a real server)
     first, second = list(answers)[:2]
     assert adl("notebook", "grade", SLUG, "s001", first, str(answers[first]), "--comment", "clear and complete",
                "--course-dir", str(course)) == 0
     assert adl("notebook", "grade", SLUG, "s001", second, str(answers[second] + 1), "--course-dir", str(course)) == 2
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        grade = gb.find_grade(second, "seminar", SLUG, "s001")
-        grade.manual_score = answers[second] / 2
-        gb.db.commit()
+        grade_id = gb.find_grade(second, "seminar", SLUG, "s001").id
+    with formgrader(course) as put:
+        assert put(f"grade/{grade_id}", {"manual_score": answers[second] / 2, "extra_credit": None})["manual_score"] \
+            == answers[second] / 2
 
     # adl: the same submissions from nbgrader's exchange, the module graded in the sandbox
     assert adl("roster", "import", str(root / "roster.csv"), *db) == 0
