@@ -7,6 +7,9 @@ one (`<course>/release/<assignment>/<notebook>.ipynb`), cell by cell through nbg
 
 - duplicated cell (two cells with one grade_id): the first copy keeps the id and is graded; the
   others lose their nbgrader metadata and run as ordinary cells;
+- retyped cell (the original deleted, its content typed into a new cell): an untagged code cell
+  that defines the exercise's functions, or the markdown cell right after a question, takes
+  the missing cell's place and is graded;
 - deleted cell: the released cell is put back after the nearest earlier cell that is still
   there (a check cell runs again, an answer cell comes back empty and earns nothing);
 - edited read-only or check cell: noted here; `OverwriteCells` then replaces the source by the
@@ -22,6 +25,7 @@ the submitted file itself is never touched (nbgrader grades a copy).
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
@@ -50,6 +54,33 @@ def _kind(cell) -> str:
     if meta.get("solution"):
         return "answer" if cell["cell_type"] == "markdown" else "code"
     return "read-only"
+
+
+def _defined_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+
+
+def _retyped(nb, original, kind: str) -> int | None:
+    """Index of an untagged cell of the student that stands in for the missing `original`: for an
+    exercise, a code cell defining the same functions or classes; for a written answer, the
+    markdown cell right after the answer's question prompt. None if there is none."""
+    if kind == "code":
+        names = _defined_names(original["source"])
+        for i, cell in enumerate(nb.cells):
+            if (cell["cell_type"] == "code" and grade_id(cell) is None and names
+                    and names <= _defined_names(cell["source"])):
+                return i
+    elif kind == "answer":
+        prompt = f"prompt_{grade_id(original)}"
+        for i, cell in enumerate(nb.cells[:-1]):
+            follower = nb.cells[i + 1]
+            if grade_id(cell) == prompt and follower["cell_type"] == "markdown" and grade_id(follower) is None:
+                return i + 1
+    return None
 
 
 def _place(nb, release_cells, index: int) -> int:
@@ -97,13 +128,22 @@ def compare(submitted: NotebookNode, released: NotebookNode) -> tuple[NotebookNo
         gid = grade_id(original)
         if gid in present:
             continue
+        kind = _kind(original)
+        adopted = _retyped(nb, original, kind)
+        if adopted is not None:  # the student's own cell in its place: it is graded
+            cell = nb.cells[adopted]
+            cell["metadata"]["nbgrader"] = copy.deepcopy(original["metadata"]["nbgrader"])
+            present.add(gid)
+            notices[gid] = (f"cell '{gid}' was missing, and your cell "
+                            + ("that defines the same names" if kind == "code" else "right after its question")
+                            + " was graded in its place")
+            continue
         at = _place(nb, release_cells, index)
         restored = copy.deepcopy(original)
         if restored["cell_type"] == "code":
             restored["outputs"], restored["execution_count"] = [], None
         nb.cells.insert(at, restored)
         present.add(gid)
-        kind = _kind(original)
         notices[gid] = {
             "check": f"check cell '{gid}' was missing; it was put back and ran against your code",
             "answer": f"answer cell '{gid}' was missing; an empty one was put back (it earns nothing)",

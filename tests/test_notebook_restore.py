@@ -112,3 +112,22 @@ def test_feedback_hides_hidden_tests_and_their_tracebacks():
     assert shown.source.endswith("print('after')")
     assert shown.outputs[0].traceback == ["AssertionError: f doubles"]
     assert out.cells[1].source == "y = 1"
+
+
+def test_a_retyped_exercise_or_answer_is_graded_in_place_of_the_deleted_cell():
+    nb = released()
+    nb.cells[2] = new_code_cell("import math\n\ndef f(x):\n    return 2 * x")  # typed anew, no metadata
+    nb.cells[5] = new_markdown_cell("Because it scales.")  # likewise, right after its prompt
+    repaired, notices = restore.compare(nb, released())
+    assert "graded in its place" in notices["f"] and "graded in its place" in notices["q1"]
+    assert repaired.cells[ids(repaired).index("f")].source.endswith("return 2 * x")
+    assert repaired.cells[ids(repaired).index("q1")].source == "Because it scales."
+    assert ids(repaired).count("f") == 1 and ids(repaired).count("q1") == 1
+
+
+def test_a_cell_defining_other_names_is_not_taken_for_the_exercise():
+    nb = released()
+    nb.cells[2] = new_code_cell("def g(x):\n    return x")
+    repaired, notices = restore.compare(nb, released())
+    assert "unfilled one was put back" in notices["f"]
+    assert "raise NotImplementedError()" in repaired.cells[ids(repaired).index("f")].source
