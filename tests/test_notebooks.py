@@ -61,8 +61,12 @@ def _adl_probe(plan):
 '''
 
 
+def _nbgrader(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
 def _gid(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return _nbgrader(cell).get("grade_id")
 
 
 def _mutation_plan(slug, source_cells):
@@ -76,18 +80,17 @@ def _mutation_plan(slug, source_cells):
     mutants = spec.get("mutants", [])
     plan, problems = [], []
     for i, cell in enumerate(source_cells):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell["cell_type"] != "code" or not meta.get("solution"):
+        if cell["cell_type"] != "code" or not _nbgrader(cell).get("solution"):
             continue
-        name, raw = meta["grade_id"], "".join(cell["source"])
+        name, raw = _gid(cell), "".join(cell["source"])
+        # its check cell: the next graded code cell, before the next exercise
         check = next((c for c in source_cells[i + 1:] if c["cell_type"] == "code"
-                      and (c.get("metadata", {}).get("nbgrader", {}).get("grade")
-                           or c.get("metadata", {}).get("nbgrader", {}).get("solution"))), None)
-        if check is None or not check["metadata"]["nbgrader"].get("grade"):
+                      and (_nbgrader(c).get("grade") or _nbgrader(c).get("solution"))), None)
+        if check is None or not _nbgrader(check).get("grade"):
             problems.append(f"{name}: no check cell follows the exercise (before the next one)")
             continue
         check_text = "".join(check["source"])
-        if markers.BEGIN_HIDDEN not in check_text or not check["metadata"]["nbgrader"].get("locked"):
+        if markers.BEGIN_HIDDEN not in check_text or not _nbgrader(check).get("locked"):
             problems.append(f"{name}: its check cell {_gid(check)} is not locked or has no hidden tests")
         stub = released.get(name)
         if stub is None or "raise NotImplementedError()" not in stub or markers.BEGIN in stub:
@@ -104,7 +107,7 @@ def _mutation_plan(slug, source_cells):
                 continue
             variants.append((mutant["name"], reference.replace(old, new)))
         if len(variants) < 2:
-            problems.append(f"{name}: no mutant in notebook_mutants.toml")
+            problems.append(f"{name}: no (applicable) mutant in notebook_mutants.toml")
         plan.append({"cell": name, "check_id": _gid(check), "check": instructor(check_text),
                      "reference": reference, "variants": variants})
     known = {entry["cell"] for entry in plan}
