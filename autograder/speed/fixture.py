@@ -107,18 +107,32 @@ class Speed:
         if not m.samples:
             pytest.skip("peak memory cannot be measured on this system")
         credit = rule.credit(m.ratio)
+        # Confirm a loss before taking points: a measurement below full points, but within
+        # CONFIRM_BAND x the limit, is taken again (up to CONFIRM_ROUNDS more times) and the best
+        # one counts. Load and a worker's state only ever slow code down, and the reference
+        # against itself was measured at 2.11x once in 8 Gradescope emulations (2026-12-04);
+        # code that is really slow stays slow in every round, and code far beyond the limit
+        # (a Python loop at 6x) is not measured again.
+        confirmed = 1
+        while rounds == 1 and credit < 1 and m.ratio <= CONFIRM_BAND * rule.max_ratio and confirmed <= CONFIRM_ROUNDS:
+            again = measure.compare(rule.kind, student_worker, reference_worker, targets,
+                                    lambda i: inputs(generator), agree, repeats, rule.warmup, rule.device)
+            confirmed += 1
+            results.append(again)
+            if again.samples and again.ratio < m.ratio:
+                m, credit = again, rule.credit(again.ratio)
         report = {**m.summary(), "credit": credit, "max_ratio": rule.max_ratio, "device": rule.device,
                   "rounds": [{"ratio": r.ratio, "student": r.student, "reference": r.reference,
                               "credit": rule.credit(r.ratio)} for r in results]}
         self.node.stash[REPORT] = report
         self.node.stash[CREDIT] = credit
-        message = self.message(m, credit)
+        message = self.message(m, credit, len(results) if rounds == 1 else 1)
         self.node.stash[MESSAGE] = message
         if credit <= 0:
             raise checks.PropertyFailure(message)
         return m
 
-    def message(self, m: measure.Measurement, credit: float) -> str:
+    def message(self, m: measure.Measurement, credit: float, measured: int = 1) -> str:
         rule = self.rule
         if m.kind == "time":
             what = (f"{m.ratio:.2f}x the reference's time (fastest of {len(m.samples)} interleaved runs each: yours "
@@ -127,7 +141,10 @@ class Speed:
             what = (f"{m.ratio:.2f}x the reference's peak memory (yours {m.student / 2**20:.1f} MiB extra, "
                     f"the reference's {m.reference / 2**20:.1f} MiB")
         where = " on the GPU" if rule.device == "cuda" else ""
-        return f"{what}{where}); {rule.describe()}: this run earns {credit:.0%} of the test's points"
+        best = f"; the best of {measured} measurements, since one below full points is taken again" if measured > 1 else ""
+        return f"{what}{where}{best}); {rule.describe()}: this run earns {credit:.0%} of the test's points"
 
 
 MESSAGE = pytest.StashKey[str]()
+CONFIRM_ROUNDS = 2  # extra measurements of a result below full points
+CONFIRM_BAND = 1.5  # ... when its ratio is at most this many times the rule's max_ratio
