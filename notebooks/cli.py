@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from gradebook.cli import guarded
@@ -138,8 +137,8 @@ def _notebook_setup(args, root: Path) -> int:
     console.print(f"nbgrader course folder {escape(str(result.course_dir))}: generated {', '.join(result.slugs)}")
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
-    console.print(f"next, in that folder: nbgrader release_assignment SLUG; later nbgrader collect SLUG, "
-                  f"nbgrader autograde SLUG, nbgrader formgrader; then adl notebook import SLUG")
+    console.print("next, in that folder: nbgrader release_assignment SLUG; later nbgrader collect SLUG, "
+                  "nbgrader autograde SLUG, nbgrader formgrader; then adl notebook import SLUG")
     return 0
 
 
